@@ -1,0 +1,165 @@
+#include "vici/client.hpp"
+
+#include <thread>
+
+namespace ndsip::vici {
+
+Client::Client(Duration timeout) : session_(io_), timeout_(timeout) {
+  session_.on_disconnect([this](const Error& why) { lost_ = why; });
+}
+
+void Client::connect(const std::string& uri) {
+  lost_.reset();
+  session_.connect(uri);
+}
+
+bool Client::connect_with_retry(const std::string& uri, Duration give_up) {
+  const auto deadline = std::chrono::steady_clock::now() + give_up;
+  Duration backoff(50);
+  for (;;) {
+    try {
+      connect(uri);
+      return true;
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::usage) throw;
+    }
+    if (std::chrono::steady_clock::now() + backoff > deadline) return false;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, Duration(1000));
+  }
+}
+
+Reply Client::call(const Request& request) { return call(request, timeout_); }
+
+Reply Client::call(const Request& request, Duration timeout) {
+  std::optional<Error> error;
+  std::optional<Reply> reply;
+  bool done = false;
+  session_.request(request, timeout, [&](std::optional<Error> e, Reply r) {
+    error = std::move(e);
+    reply = std::move(r);
+    done = true;
+  });
+  io_.restart();
+  // The session's own timer ends the wait; this loop only needs to run until the handler.
+  while (!done && io_.run_one() > 0) {
+  }
+  if (!done) throw Error(ErrorKind::usage, "the event loop stopped before " + request.command +
+                                               " completed");
+  if (error) throw *error;
+  return std::move(*reply);
+}
+
+Reply Client::checked(const Request& request) {
+  Reply reply = call(request);
+  expect_success(request.command, reply.response);
+  return reply;
+}
+
+void Client::subscribe(const std::string& event, Session::EventHandler handler) {
+  std::optional<Error> error;
+  bool done = false;
+  session_.subscribe(event, std::move(handler), timeout_, [&](std::optional<Error> e) {
+    error = std::move(e);
+    done = true;
+  });
+  io_.restart();
+  while (!done && io_.run_one() > 0) {
+  }
+  if (error) throw *error;
+}
+
+void Client::unsubscribe(const std::string& event) {
+  bool done = false;
+  std::optional<Error> error;
+  session_.unsubscribe(event, timeout_, [&](std::optional<Error> e) {
+    error = std::move(e);
+    done = true;
+  });
+  io_.restart();
+  while (!done && io_.run_one() > 0) {
+  }
+  if (error) throw *error;
+}
+
+void Client::run_for(Duration duration) {
+  io_.restart();
+  io_.run_for(duration);
+}
+
+bool Client::run_until(const std::function<bool()>& done, Duration timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    io_.restart();
+    // run_one_for returns after one handler or at the deadline, whichever comes first; an
+    // idle loop (no socket) would return at once, so sleep in small steps then.
+    if (io_.run_one_for(std::min<std::chrono::steady_clock::duration>(deadline - now,
+                                                                       Duration(50))) == 0) {
+      std::this_thread::sleep_for(Duration(1));
+    }
+  }
+  return true;
+}
+
+VersionInfo Client::version() { return parse::version(call(request::version())); }
+Stats Client::stats() { return parse::stats(call(request::stats())); }
+
+void Client::load_conn(const std::string& name, Section connection) {
+  checked(request::load_conn(name, std::move(connection)));
+}
+void Client::unload_conn(const std::string& name) { checked(request::unload_conn(name)); }
+std::vector<std::string> Client::get_conns() { return parse::get_conns(call(request::get_conns())); }
+std::vector<Section> Client::list_conns(const std::string& ike) {
+  return parse::list_conns(call(request::list_conns(ike)));
+}
+
+void Client::initiate(const InitiateArgs& args) {
+  // charon's own timeout (0 = wait for the outcome) must fit inside ours.
+  Duration wait = timeout_;
+  if (args.timeout_ms > 0) wait = std::max(wait, Duration(args.timeout_ms + 1000));
+  Reply reply = call(request::initiate(args), wait);
+  expect_success("initiate", reply.response);
+}
+
+void Client::terminate(const TerminateArgs& args) {
+  Duration wait = timeout_;
+  if (args.timeout_ms > 0) wait = std::max(wait, Duration(args.timeout_ms + 1000));
+  Reply reply = call(request::terminate(args), wait);
+  expect_success("terminate", reply.response);
+}
+
+void Client::rekey(const RekeyArgs& args) { checked(request::rekey(args)); }
+
+std::vector<IkeSa> Client::list_sas(const ListSasArgs& args) {
+  return parse::list_sas(call(request::list_sas(args)));
+}
+
+void Client::load_cert(CertType type, CertFlag flag, std::string data) {
+  checked(request::load_cert(type, flag, std::move(data)));
+}
+
+std::string Client::load_key(KeyType type, std::string data) {
+  return parse::load_key(call(request::load_key(type, std::move(data))));
+}
+
+void Client::unload_key(const std::string& id) { checked(request::unload_key(id)); }
+std::vector<std::string> Client::get_keys() { return parse::get_keys(call(request::get_keys())); }
+
+void Client::load_authority(const std::string& name, Section authority) {
+  checked(request::load_authority(name, std::move(authority)));
+}
+void Client::unload_authority(const std::string& name) {
+  checked(request::unload_authority(name));
+}
+std::vector<std::string> Client::get_authorities() {
+  return parse::get_authorities(call(request::get_authorities()));
+}
+void Client::clear_creds() { checked(request::clear_creds()); }
+
+std::vector<CertInfo> Client::list_certs(const ListCertsArgs& args) {
+  return parse::list_certs(call(request::list_certs(args)));
+}
+
+}  // namespace ndsip::vici
