@@ -1,0 +1,26 @@
+// Certificate generation for the test lab with strongSwan's `pki` tool:
+// ECDSA P-256 keys, a self-signed CA, end-entity certificates with a dNSName SAN.
+#pragma once
+
+#include <string>
+
+namespace ndsip::lab::pki {
+
+struct Credential {
+  std::string key;   // path of the private key (PEM, mode 0600)
+  std::string cert;  // path of the certificate (PEM)
+};
+
+// ECDSA P-256 private key in PEM at `path`.
+void generate_key(const std::string& path);
+
+// Self-signed CA certificate (subject "CN=<common_name>") with a fresh key:
+// writes <dir>/ca.key.pem and <dir>/ca.cert.pem.
+Credential make_ca(const std::string& dir, const std::string& common_name, int lifetime_days = 365);
+
+// End-entity certificate for `fqdn`, issued by `ca`: subject "CN=<fqdn>",
+// subjectAltName dNSName <fqdn>, fresh key. Writes key_path and cert_path.
+Credential issue(const Credential& ca, const std::string& fqdn, const std::string& key_path,
+                 const std::string& cert_path, int lifetime_days = 365);
+
+}  // namespace ndsip::lab::pki

@@ -1,0 +1,58 @@
+#include "lab/tunnel_setup.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace ndsip::lab {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+std::string load_credentials(vici::Client& client, const Lab& lab, const Host& host) {
+  client.load_cert(vici::CertType::x509, vici::CertFlag::ca, read_file(lab.ca_cert_pem()));
+  client.load_cert(vici::CertType::x509, vici::CertFlag::none, read_file(host.cert_pem));
+  return client.load_key(vici::KeyType::ecdsa, read_file(host.key_pem));
+}
+
+std::string connection_name(const Host& self, const Host& peer) {
+  return self.name + "-" + peer.name;
+}
+
+std::string child_name(const Host& self, const Host& peer) {
+  return connection_name(self, peer) + "-net";
+}
+
+vici::Section tunnel_connection(const Host& self, const Host& peer, const std::string& child) {
+  vici::Section conn;
+  conn.set("version", "2");
+  conn.set_list("local_addrs", {self.outer_addr});
+  conn.set_list("remote_addrs", {peer.outer_addr});
+  conn.set_list("proposals", {ike_proposal});
+  // One IKE_SA per peer pair: several between the same identities destroy each other
+  // through INITIAL_CONTACT (see the lab notes).
+  conn.set("unique", "replace");
+  conn.set("dpd_delay", "2s");
+  vici::Section& local = conn.add_section("local");
+  local.set("auth", "pubkey").set("id", self.fqdn);
+  vici::Section& remote = conn.add_section("remote");
+  remote.set("auth", "pubkey").set("id", peer.fqdn);
+  vici::Section& c = conn.add_section("children").add_section(child);
+  c.set_list("local_ts", {self.inner_addr + "/32"});
+  c.set_list("remote_ts", {peer.inner_addr + "/32"});
+  c.set_list("esp_proposals", {esp_proposal});
+  c.set("mode", "tunnel");
+  c.set("start_action", "none");
+  c.set("dpd_action", "restart");
+  return conn;
+}
+
+}  // namespace ndsip::lab
