@@ -131,6 +131,10 @@ TEST_F(ViciCharon, LoadCertKeyAndAuthority) {
   } catch (const vici::Error& e) {
     EXPECT_EQ(e.kind(), vici::ErrorKind::command_failed);
   }
+
+  c.clear_creds();
+  EXPECT_TRUE(c.get_keys().empty());
+  EXPECT_TRUE(c.list_certs().empty());
 }
 
 TEST_F(ViciCharon, CertificateTunnelComesUpAndCarriesTraffic) {
@@ -184,6 +188,50 @@ TEST_F(ViciCharon, CertificateTunnelComesUpAndCarriesTraffic) {
   EXPECT_FALSE(installed(ca, child_a).has_value());
   ca.unload_conn(conn_a);
   cb.unload_conn(lab::connection_name(*b_, *a_));
+}
+
+TEST_F(ViciCharon, RekeyAndReauthenticate) {
+  vici::Client ca(10s), cb(10s);
+  ca.connect(a_->vici_uri);
+  cb.connect(b_->vici_uri);
+  lab::load_credentials(ca, *lab_, *a_);
+  lab::load_credentials(cb, *lab_, *b_);
+  const std::string conn = lab::connection_name(*a_, *b_), child = lab::child_name(*a_, *b_);
+  ca.load_conn(conn, lab::tunnel_connection(*a_, *b_, child));
+  cb.load_conn(lab::connection_name(*b_, *a_),
+               lab::tunnel_connection(*b_, *a_, lab::child_name(*b_, *a_)));
+  int child_rekeys = 0, ike_ups = 0;
+  ca.subscribe("child-rekey", [&](const std::string&, const vici::Message&) { ++child_rekeys; });
+  ca.subscribe("ike-updown", [&](const std::string&, const vici::Message& m) {
+    if (m.flag("up")) ++ike_ups;
+  });
+  ca.initiate({child, conn, 10000, false});
+  ASSERT_TRUE(ca.run_until([&] { return ike_ups == 1; }, 5s));
+
+  auto state = [&]() {
+    std::pair<std::string, std::string> ids;  // IKE uniqueid, installed child's inbound SPI
+    for (const vici::IkeSa& sa : ca.list_sas({conn, {}, false})) {
+      if (sa.state != "ESTABLISHED") continue;
+      if (const vici::ChildSa* c = sa.child(child, "INSTALLED")) ids = {sa.uniqueid, c->spi_in};
+    }
+    return ids;
+  };
+  const auto first = state();
+  ASSERT_FALSE(first.second.empty());
+
+  // CHILD_SA rekey: a child-rekey event, a new SPI, the same IKE_SA.
+  ca.rekey({child, {}, {}, {}, false});
+  ASSERT_TRUE(ca.run_until([&] { return child_rekeys > 0; }, 5s)) << "no child-rekey event";
+  const auto rekeyed = state();
+  EXPECT_EQ(rekeyed.first, first.first);
+  EXPECT_NE(rekeyed.second, first.second);
+
+  // IKE reauthentication (how certificate rollover will work): a new IKE_SA comes up.
+  ca.rekey({{}, conn, {}, {}, true});
+  ASSERT_TRUE(ca.run_until([&] { return ike_ups >= 2; }, 10s)) << "no new IKE_SA after reauth";
+  ASSERT_TRUE(ca.run_until([&] { return !state().second.empty(); }, 5s));
+  EXPECT_NE(state().first, first.first);
+  EXPECT_TRUE(lab_->ping(*a_, b_->inner_addr, 2));
 }
 
 TEST_F(ViciCharon, CharonKilledIsReportedAndSessionReconnects) {
