@@ -58,13 +58,10 @@ int main() {
     const vici::VersionInfo v = ca.version();
     std::printf("vici: connected to %s %s on both hosts\n", v.daemon.c_str(), v.version.c_str());
 
-    std::printf("vici: load-cert (CA, own), load-key -> key ids %s, %s\n",
-                lab::load_credentials(ca, lab, a).c_str(),
-                lab::load_credentials(cb, lab, b).c_str());
+    lab::program_tunnel(ca, cb, lab, a, b);
+    std::printf("vici: load-cert (CA, own), load-key: %zu key(s) on a, %zu on b\n",
+                ca.get_keys().size(), cb.get_keys().size());
     const std::string conn = lab::connection_name(a, b), child = lab::child_name(a, b);
-    ca.load_conn(conn, lab::tunnel_connection(a, b, child));
-    cb.load_conn(lab::connection_name(b, a),
-                 lab::tunnel_connection(b, a, lab::child_name(b, a)));
     std::printf("vici: load-conn %s on a, %s on b (%s, ESP %s)\n", conn.c_str(),
                 lab::connection_name(b, a).c_str(), lab::ike_proposal, lab::esp_proposal);
 

@@ -31,6 +31,14 @@ std::string child_name(const Host& self, const Host& peer) {
   return connection_name(self, peer) + "-net";
 }
 
+void program_tunnel(vici::Client& client_a, vici::Client& client_b, const Lab& lab, const Host& a,
+                    const Host& b) {
+  load_credentials(client_a, lab, a);
+  load_credentials(client_b, lab, b);
+  client_a.load_conn(connection_name(a, b), tunnel_connection(a, b, child_name(a, b)));
+  client_b.load_conn(connection_name(b, a), tunnel_connection(b, a, child_name(b, a)));
+}
+
 vici::Section tunnel_connection(const Host& self, const Host& peer, const std::string& child) {
   vici::Section conn;
   conn.set("version", "2");

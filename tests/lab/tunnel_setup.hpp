@@ -23,6 +23,11 @@ std::string load_credentials(vici::Client& client, const Lab& lab, const Host& h
 // with one child named `child`.
 vici::Section tunnel_connection(const Host& self, const Host& peer, const std::string& child);
 
+// Loads credentials and the tunnel connection on both ends (a over client_a, b over
+// client_b). Nothing is initiated.
+void program_tunnel(vici::Client& client_a, vici::Client& client_b, const Lab& lab, const Host& a,
+                    const Host& b);
+
 // Connection and child name used between two hosts: "<self>-<peer>" and "<self>-<peer>-net".
 std::string connection_name(const Host& self, const Host& peer);
 std::string child_name(const Host& self, const Host& peer);
