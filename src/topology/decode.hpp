@@ -1,0 +1,19 @@
+// JSON -> Draft: the shape of the file. Types, unknown keys, missing keys, and the syntax of
+// every single value (names, roles, services, addresses, prefixes, identities). Rules that
+// relate two values (uniqueness, references, roles of referenced nodes) are validate.hpp's.
+// Internal to the topology part.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "topology/draft.hpp"
+#include "topology/report.hpp"
+
+namespace ndsip::topology::detail {
+
+// nullopt when the document cannot be read as format v1 at all (not an object, or another
+// version, whose fields may mean something else); `problems` then says why.
+std::optional<Draft> decode(const nlohmann::json& document, Problems& problems);
+
+}  // namespace ndsip::topology::detail
