@@ -84,13 +84,18 @@ class Walker {
       space();
       value();
       ptr_.resize(base);
-      space();
-      if (i_ < text_.size() && text_[i_] == ',') {
-        ++i_;
-        space();
-      }
+      separator();
     }
     ++i_;
+  }
+
+  // After a member or element: white space and an optional ',' with white space after it.
+  void separator() {
+    space();
+    if (i_ < text_.size() && text_[i_] == ',') {
+      ++i_;
+      space();
+    }
   }
 
   void array() {
@@ -103,11 +108,7 @@ class Walker {
       value();
       if (i_ == before) break;
       ptr_.resize(base);
-      space();
-      if (i_ < text_.size() && text_[i_] == ',') {
-        ++i_;
-        space();
-      }
+      separator();
     }
     ++i_;
   }
