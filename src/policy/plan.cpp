@@ -1,0 +1,381 @@
+#include "policy/plan.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "policy/digest.hpp"
+
+namespace ndsip::policy {
+
+using topology::Node;
+using topology::Service;
+using topology::Topology;
+
+namespace {
+
+// Name look-ups for the whole topology, built once per plan: a 10,000-node topology would
+// otherwise cost a linear scan per hop.
+struct Index {
+  explicit Index(const Topology& t) {
+    for (const Node& n : t.nodes) nodes.emplace(n.name, &n);
+    for (const topology::Domain& d : t.domains) domains.emplace(d.name, &d);
+  }
+  const Node& node(const std::string& name) const { return *nodes.at(name); }
+  const topology::Domain* domain(const std::string& name) const {
+    auto it = domains.find(name);
+    return it == domains.end() ? nullptr : it->second;
+  }
+  std::unordered_map<std::string, const Node*> nodes;
+  std::unordered_map<std::string, const topology::Domain*> domains;
+};
+
+// One node pair the topology asks to protect, with the reference points between them.
+struct ProtectedPair {
+  std::string x, y;                      // x < y
+  std::set<std::string> reference_points;
+  std::vector<std::string> reasons;
+};
+
+// One hop of a pair's path: a connection between two nodes carrying the pair's prefixes.
+struct Hop {
+  std::string from, to;  // as seen from `from`; the pair's x side is at `from`'s end
+  Zone zone;
+  std::string template_name;  // "seg-za", "seg-zb", or "" for the reference points' own
+};
+
+std::set<std::string> access_points(const std::vector<Service>& services) {
+  std::set<std::string> out;
+  for (Service s : services) {
+    if (s == Service::key_management) {
+      out.insert(refpoint::km_s);
+    } else if (s == Service::data_delivery) {
+      out.insert(refpoint::sealdd_s);
+    } else {
+      out.insert(refpoint::seal_s);
+    }
+  }
+  return out;
+}
+
+std::set<std::string> interconnect_points(const std::vector<Service>& services) {
+  std::set<std::string> out;
+  for (Service s : services) {
+    // KM-E: key management servers of a distributed deployment (TS 23.434 13.2.5.6).
+    out.insert(s == Service::data_delivery    ? refpoint::sealdd_e
+               : s == Service::key_management ? refpoint::km_e
+                                              : refpoint::seal_e);
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+std::string service_list(const std::vector<Service>& services) {
+  std::vector<std::string> names;
+  for (Service s : services) names.emplace_back(topology::to_string(s));
+  return join(names, ", ");
+}
+
+// The node that does Za for `n`: itself when it is one of its domain's SEGs or its domain
+// has none (it then runs Za end to end), otherwise its domain's first SEG.
+std::string za_end(const Index& t, const Node& n) {
+  const topology::Domain* d = t.domain(n.domain);
+  if (!d || d->segs.empty()) return n.name;
+  if (std::find(d->segs.begin(), d->segs.end(), n.name) != d->segs.end()) return n.name;
+  return d->segs.front();
+}
+
+// Every protected pair of the topology, keyed (and so ordered) by its two node names, and
+// the CAPIF relations, which get no tunnel but are reported by both ends.
+struct Relations {
+  std::map<std::pair<std::string, std::string>, ProtectedPair> pairs;
+  std::unordered_map<std::string, std::vector<OutsidePoint>> capif_by_node;
+};
+
+Relations relations(const Topology& t) {
+  Relations r;
+  auto add = [&](const std::string& a, const std::string& b, const std::set<std::string>& points,
+                 const std::string& reason) {
+    const auto key = std::minmax(a, b);
+    ProtectedPair& p = r.pairs[{key.first, key.second}];
+    p.x = key.first;
+    p.y = key.second;
+    p.reference_points.insert(points.begin(), points.end());
+    p.reasons.push_back(reason);
+  };
+  for (const topology::ServiceUse& use : t.service_uses) {
+    if (use.via_capif) {
+      const std::string why = use.val_server + " reaches " + use.seal_server + " through CAPIF (" +
+                              service_list(use.services) + ")";
+      for (const auto& [node, peer] : {std::pair{use.val_server, use.seal_server},
+                                       std::pair{use.seal_server, use.val_server}}) {
+        r.capif_by_node[node].push_back({std::string(refpoint::seal_s) + " (CAPIF)", peer,
+                                         "CAPIF-2e security (TS 33.122), no tunnel", why});
+      }
+      continue;
+    }
+    add(use.val_server, use.seal_server, access_points(use.services),
+        use.val_server + " uses " + use.seal_server + " (" + service_list(use.services) + ")");
+  }
+  for (const topology::Interconnect& ic : t.interconnects) {
+    add(ic.a, ic.b, interconnect_points(ic.services),
+        ic.a + " and " + ic.b + " interconnect (" + service_list(ic.services) + ")");
+  }
+  return r;
+}
+
+std::vector<Hop> path(const Index& t, const Node& x, const Node& y) {
+  if (x.domain == y.domain) return {{x.name, y.name, Zone::zb, ""}};
+  const std::string sx = za_end(t, x), sy = za_end(t, y);
+  std::vector<Hop> hops;
+  if (sx != x.name) hops.push_back({x.name, sx, Zone::zb, "seg-zb"});
+  const bool direct = sx == x.name && sy == y.name;
+  hops.push_back({sx, sy, Zone::za, direct ? "" : "seg-za"});
+  if (sy != y.name) hops.push_back({sy, y.name, Zone::zb, "seg-zb"});
+  return hops;
+}
+
+std::vector<std::string> prefixes(const Node& n) { return n.protects; }
+
+std::string template_for(const std::set<std::string>& points) {
+  // Reference point -> template file stem.
+  static const std::map<std::string, std::string> stems = {
+      {refpoint::seal_s, "seal-s"}, {refpoint::seal_e, "seal-e"}, {refpoint::km_s, "km-s"},
+      {refpoint::sealdd_s, "sealdd-s"}, {refpoint::sealdd_e, "sealdd-e"},
+      {refpoint::km_e, "km-e"}};
+  return stems.at(*points.begin());
+}
+
+bool same_behaviour(const Template& a, const Template& b, Zone zone) {
+  const auto& pa = zone == Zone::za ? a.za_profile : a.zb_profile;
+  const auto& pb = zone == Zone::za ? b.za_profile : b.zb_profile;
+  return pa == pb && a.start_action == b.start_action && a.close_action == b.close_action &&
+         a.dpd_action == b.dpd_action;
+}
+
+bool is_v6(const std::string& address) { return address.find(':') != std::string::npos; }
+
+}  // namespace
+
+const char* to_string(Zone zone) { return zone == Zone::za ? "Za" : "Zb"; }
+
+struct Planner::Context {
+  Context(const Topology& t, const PolicySet& p) : topology(t), policies(p), index(t) {
+    rel = relations(t);
+    // Each pair under every node its path can pass: both ends and the SEGs doing their Za.
+    // Map order, so a node sees its pairs in the same order on every run.
+    for (const auto& [key, pair] : rel.pairs) {
+      std::set<std::string> on_path = {pair.x, pair.y, za_end(index, index.node(pair.x)),
+                                       za_end(index, index.node(pair.y))};
+      for (const std::string& n : on_path) by_node[n].push_back(&pair);
+    }
+  }
+  const Topology& topology;
+  const PolicySet& policies;
+  const Index index;
+  Relations rel;
+  std::unordered_map<std::string, std::vector<const ProtectedPair*>> by_node;
+};
+
+Planner::Planner(const Topology& topology, const PolicySet& policies)
+    : context_(std::make_unique<Context>(topology, policies)) {}
+
+Planner::~Planner() = default;
+
+NodePlan plan_node(const Topology& t, const PolicySet& policies, const std::string& name) {
+  return Planner(t, policies).plan(name);
+}
+
+NodePlan Planner::plan(const std::string& name) const {
+  const Index& index = context_->index;
+  const PolicySet& policies = context_->policies;
+  auto found = index.nodes.find(name);
+  if (found == index.nodes.end()) {
+    throw std::invalid_argument("node \"" + name + "\" is not in the topology");
+  }
+  const Node* self = found->second;
+  NodePlan plan;
+  plan.node = self->name;
+  plan.domain = self->domain;
+  plan.role = topology::to_string(self->role);
+  plan.credentials.identity = self->identity;
+  std::set<std::string> trusted;
+  if (const topology::Domain* d = index.domain(self->domain)) {
+    plan.credentials.own_ca_id = d->ca_id;
+    trusted.insert(d->ca_id);
+  }
+
+  std::vector<OutsidePoint> outside;
+  if (auto it = context_->rel.capif_by_node.find(name); it != context_->rel.capif_by_node.end()) {
+    outside = it->second;
+  }
+  static const std::vector<const ProtectedPair*> none;
+  auto mine = context_->by_node.find(name);
+  const auto& pairs = mine == context_->by_node.end() ? none : mine->second;
+
+  // Connections by peer; children by protected pair.
+  std::map<std::string, ConnectionPlan> by_peer;
+  std::map<std::string, std::set<std::string>> templates_by_peer;
+  for (const ProtectedPair* pp : pairs) {
+    const ProtectedPair& pair = *pp;
+    const Node& x = index.node(pair.x);
+    const Node& y = index.node(pair.y);
+    for (const Hop& hop : path(index, x, y)) {
+      // Orient the hop from this node's side; skip hops this node is not on.
+      bool forward = hop.from == name;
+      if (!forward && hop.to != name) continue;
+      const std::string peer = forward ? hop.to : hop.from;
+      // Which end of the pair is behind this node: the end on the hop's `from` side is x.
+      const Node& near = forward ? x : y;
+      const Node& far = forward ? y : x;
+      const Node& peer_node = index.node(peer);
+
+      const std::string tmpl = hop.template_name.empty() ? template_for(pair.reference_points)
+                                                         : hop.template_name;
+      if (hop.template_name.empty()) {
+        // Reference points sharing one hop must agree on its profile and actions.
+        for (const std::string& point : pair.reference_points) {
+          const std::string other = template_for({point});
+          if (!same_behaviour(policies.templates.at(other), policies.templates.at(tmpl), hop.zone)) {
+            plan.problems.push_back({"templates " + tmpl + " and " + other + " disagree for " +
+                                     pair.x + " <-> " + pair.y +
+                                     ", which share one tunnel; align their profiles and actions"});
+          }
+        }
+      }
+      const Template& tp = policies.templates.at(tmpl);
+      const std::string profile_name = hop.zone == Zone::za ? tp.za_profile : tp.zb_profile;
+      const Profile& profile = policies.profiles.at(profile_name);
+
+      ConnectionPlan& c = by_peer[peer];
+      if (c.name.empty()) {
+        c.peer = peer;
+        c.zone = hop.zone;
+        c.profile = profile_name;
+        c.template_name = tmpl;
+        c.name = std::string(hop.zone == Zone::za ? "za" : "zb") + "_" + name + "_" + peer;
+        c.local_addrs = self->addresses;
+        c.remote_addrs = peer_node.addresses;
+        c.local_id = self->identity;
+        c.remote_id = peer_node.identity;
+        if (const topology::Domain* pd = index.domain(peer_node.domain)) {
+          c.remote_ca_id = pd->ca_id;
+          trusted.insert(pd->ca_id);
+        }
+        c.ike_proposals = profile.ike_proposals;
+        c.rekey_time = profile.ike_rekey_time;
+        c.dpd_delay = profile.dpd_delay;
+        c.dpd_timeout = profile.dpd_timeout;
+      } else if (c.profile != profile_name) {
+        plan.problems.push_back(
+            {"the connection to " + peer + " would need both profile \"" + c.profile +
+             "\" and \"" + profile_name + "\" (templates " + c.template_name + " and " + tmpl +
+             " disagree); one IKE_SA per peer pair can have only one"});
+      }
+      templates_by_peer[peer].insert(tmpl);
+
+      ChildPlan child;
+      // "_" separates: node names use only [a-z0-9-], and "." would be read as a path by
+      // swanctl's settings parser.
+      child.name = near.name + "_" + far.name;
+      // Addresses only of the families both ends can use.
+      child.local_ts = prefixes(near);
+      child.remote_ts = prefixes(far);
+      child.esp_proposals = profile.esp_proposals;
+      child.mode = profile.mode;
+      child.rekey_time = profile.esp_rekey_time;
+      child.life_time = profile.esp_life_time;
+      child.start_action = tp.start_action;
+      child.close_action = tp.close_action;
+      child.dpd_action = tp.dpd_action;
+      child.reference_points.assign(pair.reference_points.begin(), pair.reference_points.end());
+      c.reference_points.insert(c.reference_points.end(), pair.reference_points.begin(),
+                                pair.reference_points.end());
+      // Why this hop exists, for operators: the kind of hop, then what it carries.
+      std::string kind;
+      if (hop.template_name.empty() && hop.zone == Zone::zb) {
+        kind = "Zb inside " + self->domain;
+      } else if (hop.template_name.empty()) {
+        kind = "Za end to end, " + self->domain + " <-> " + peer_node.domain;
+      } else if (hop.zone == Zone::za) {
+        kind = "SEG <-> SEG, Za " + self->domain + " <-> " + peer_node.domain;
+      } else if (near.name == name || far.name == name) {
+        kind = "to own SEG " + peer + ", Zb";
+      } else {
+        kind = "as SEG of " + self->domain + ", Zb";
+      }
+      if (c.why.empty()) c.why = kind;
+      child.why = join(pair.reasons, "; ");
+      c.children.push_back(std::move(child));
+    }
+  }
+
+  for (auto& [peer, c] : by_peer) {
+    // Address families: the hop works only over a family both ends have.
+    const bool v4 = std::any_of(c.local_addrs.begin(), c.local_addrs.end(),
+                                [](const auto& a) { return !is_v6(a); }) &&
+                    std::any_of(c.remote_addrs.begin(), c.remote_addrs.end(),
+                                [](const auto& a) { return !is_v6(a); });
+    const bool v6 = std::any_of(c.local_addrs.begin(), c.local_addrs.end(), is_v6) &&
+                    std::any_of(c.remote_addrs.begin(), c.remote_addrs.end(), is_v6);
+    if (!v4 && !v6) {
+      plan.problems.push_back({name + " and " + peer + " share no address family (IPv4/IPv6)"});
+    }
+    std::sort(c.reference_points.begin(), c.reference_points.end());
+    c.reference_points.erase(std::unique(c.reference_points.begin(), c.reference_points.end()),
+                             c.reference_points.end());
+    std::sort(c.children.begin(), c.children.end(),
+              [](const ChildPlan& a, const ChildPlan& b) { return a.name < b.name; });
+    // One line per connection: the hop's kind, then the reason itself or how many pairs a
+    // SEG hop carries (each child keeps its own reason).
+    c.why += c.children.size() == 1
+                 ? ": " + c.children.front().why
+                 : ": carries " + std::to_string(c.children.size()) + " node pairs";
+    c.digest = connection_digest(c);
+    plan.connections.push_back(std::move(c));
+  }
+  std::sort(plan.connections.begin(), plan.connections.end(),
+            [](const ConnectionPlan& a, const ConnectionPlan& b) { return a.name < b.name; });
+
+  // UE-facing and CAPIF reference points: accounted for, not ours.
+  if (self->role == topology::Role::seal_server) {
+    outside.push_back({"SEAL-UU", "", "TLS, outside NDS/IP",
+                       "VAL UEs reach " + name + "'s SEAL services over SEAL-UU"});
+    const auto offers = [&](Service s) {
+      return std::find(self->services.begin(), self->services.end(), s) != self->services.end();
+    };
+    if (offers(Service::identity_management)) {
+      outside.push_back({"IM-UU", "", "TLS, outside NDS/IP", "identity management client on UEs"});
+    }
+    if (offers(Service::key_management)) {
+      outside.push_back({"KM-UU", "", "TLS, outside NDS/IP", "key management client on UEs"});
+    }
+    if (offers(Service::data_delivery)) {
+      outside.push_back({"SEALDD-UU", "", "TLS, outside NDS/IP", "SEALDD clients on UEs (TS 23.433)"});
+    }
+    // Between SEAL services of this server (TS 23.434): HTTPS inside the SEAL server.
+    if (offers(Service::key_management) && offers(Service::group_management)) {
+      outside.push_back({"SEAL-X1", "", "TLS, outside NDS/IP",
+                         "key management <-> group management inside " + name});
+    }
+    if (offers(Service::group_management) && offers(Service::location_management)) {
+      outside.push_back({"SEAL-X2", "", "TLS, outside NDS/IP",
+                         "group management <-> location management inside " + name});
+    }
+  }
+  std::sort(outside.begin(), outside.end(), [](const OutsidePoint& a, const OutsidePoint& b) {
+    return std::tie(a.reference_point, a.peer) < std::tie(b.reference_point, b.peer);
+  });
+  plan.outside = std::move(outside);
+  plan.credentials.trusted_ca_ids.assign(trusted.begin(), trusted.end());
+  return plan;
+}
+
+}  // namespace ndsip::policy
