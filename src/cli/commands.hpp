@@ -1,0 +1,21 @@
+// ndsipctl's subcommands. Each takes its own arguments (after the subcommand name) and
+// returns the process exit code; output goes to the given streams so tests can capture it.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace ndsip::cli {
+
+using Args = std::vector<std::string>;
+
+int validate_command(const Args& args, std::ostream& out, std::ostream& err);
+int plan_command(const Args& args, std::ostream& out, std::ostream& err);
+
+// Exit codes shared by the subcommands.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_invalid = 1;  // the input has problems (listed)
+inline constexpr int exit_usage = 2;    // bad command line
+
+}  // namespace ndsip::cli

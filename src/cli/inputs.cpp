@@ -1,0 +1,36 @@
+#include "cli/inputs.hpp"
+
+#include <cstdlib>
+
+#include "policy/plan.hpp"
+#include "topology/load.hpp"
+
+namespace ndsip::cli {
+
+std::string default_data_dir() {
+  if (const char* env = std::getenv("NDSIP_DATA_DIR"); env && *env) return env;
+  return NDSIP_DEFAULT_DATA_DIR;
+}
+
+Inputs load_inputs(const std::string& topology_path, const std::string& policies_dir,
+                   const std::string& templates_dir) {
+  Inputs in;
+  topology::LoadResult topo = topology::load_topology_file(topology_path);
+  for (const topology::Problem& p : topo.problems) in.problems.push_back(p.to_string());
+  policy::PolicyLoadResult pol = policy::load_policies(policies_dir, templates_dir);
+  for (const policy::PolicyProblem& p : pol.problems) in.problems.push_back(p.to_string());
+  in.policies = std::move(pol.set);
+  in.topology = std::move(topo.topology);
+  if (in.topology && pol.problems.empty()) {
+    const policy::Planner planner(*in.topology, in.policies);
+    for (const topology::Node& n : in.topology->nodes) {
+      const policy::NodePlan plan = planner.plan(n.name);
+      for (const policy::PlanProblem& p : plan.problems) {
+        in.problems.push_back("plan for " + n.name + ": " + p.message);
+      }
+    }
+  }
+  return in;
+}
+
+}  // namespace ndsip::cli

@@ -1,0 +1,113 @@
+// ndsipctl validate and plan, run in-process: exit codes, error lines, help.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+
+using namespace ndsip::cli;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Outcome {
+  int code;
+  std::string out, err;
+};
+
+Outcome run(int (*command)(const Args&, std::ostream&, std::ostream&), Args args) {
+  std::ostringstream out, err;
+  args.push_back("--policies=" NDSIP_SOURCE_DIR "/policies");
+  args.push_back("--templates=" NDSIP_SOURCE_DIR "/templates");
+  const int code = command(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+const std::string example = NDSIP_SOURCE_DIR "/examples/two-domains-segs.json";
+
+fs::path write_temp(const std::string& text) {
+  const fs::path p = fs::temp_directory_path() /
+                     ("ndsip-cli-test-" + std::to_string(::getpid()) + ".json");
+  std::ofstream(p) << text;
+  return p;
+}
+
+}  // namespace
+
+TEST(Validate, ValidExampleExitsZero) {
+  const Outcome r = run(validate_command, {example});
+  EXPECT_EQ(r.code, exit_ok) << r.out << r.err;
+  EXPECT_NE(r.out.find("valid"), std::string::npos);
+}
+
+TEST(Validate, EveryProblemOnItsOwnLineAndExitOne) {
+  const fs::path p = write_temp(R"({"version": 1, "name": "x", "domains": [],
+    "nodes": [{"name": "n1", "role": "val-server", "domain": "nowhere",
+               "addresses": ["10.0.0.300"], "identity": "n1.example"}],
+    "typo": 1})");
+  const Outcome r = run(validate_command, {p.string()});
+  fs::remove(p);
+  EXPECT_EQ(r.code, exit_invalid);
+  EXPECT_NE(r.out.find("/nodes/0/addresses/0: \"10.0.0.300\" is not an IP address"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("/typo"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/nodes/0/domain"), std::string::npos) << r.out;
+  // One line per problem.
+  EXPECT_GE(std::count(r.out.begin(), r.out.end(), '\n'), 3);
+}
+
+TEST(Validate, MissingFileIsAProblemNotACrash) {
+  const Outcome r = run(validate_command, {"/nonexistent/topology.json"});
+  EXPECT_EQ(r.code, exit_invalid);
+  EXPECT_NE(r.out.find("/nonexistent/topology.json"), std::string::npos) << r.out;
+}
+
+TEST(Validate, BadPolicyDirectoryIsReported) {
+  std::ostringstream out, err;
+  const int code = validate_command(
+      {example, "--policies=/nonexistent/policies", "--templates=" NDSIP_SOURCE_DIR "/templates"},
+      out, err);
+  EXPECT_EQ(code, exit_invalid);
+  EXPECT_NE(out.str().find("/nonexistent/policies"), std::string::npos) << out.str();
+}
+
+TEST(Validate, UsageErrorsExitTwo) {
+  EXPECT_EQ(run(validate_command, {}).code, exit_usage);
+  EXPECT_EQ(run(validate_command, {example, "--bogus"}).code, exit_usage);
+  const Outcome help = run(validate_command, {"--help"});
+  EXPECT_EQ(help.code, exit_ok);
+  EXPECT_NE(help.out.find("Usage: ndsipctl validate"), std::string::npos);
+}
+
+TEST(Plan, TableJsonAndSwanctl) {
+  const Outcome table = run(plan_command, {example, "--node", "seg-a"});
+  ASSERT_EQ(table.code, exit_ok) << table.err;
+  EXPECT_NE(table.out.find("za_seg-a_seg-b"), std::string::npos) << table.out;
+  const Outcome json = run(plan_command, {example, "--node", "seg-a", "--json"});
+  ASSERT_EQ(json.code, exit_ok);
+  const auto doc = nlohmann::json::parse(json.out);
+  EXPECT_EQ(doc.at("node"), "seg-a");
+  EXPECT_FALSE(doc.at("connections").empty());
+  const Outcome swanctl = run(plan_command, {example, "--node", "seg-a", "--swanctl"});
+  ASSERT_EQ(swanctl.code, exit_ok);
+  EXPECT_NE(swanctl.out.find("connections {"), std::string::npos);
+}
+
+TEST(Plan, Errors) {
+  EXPECT_EQ(run(plan_command, {example}).code, exit_usage);  // no --node
+  EXPECT_EQ(run(plan_command, {example, "--node", "x", "--json", "--swanctl"}).code, exit_usage);
+  const Outcome unknown = run(plan_command, {example, "--node", "no-such-node"});
+  EXPECT_EQ(unknown.code, exit_invalid);
+  EXPECT_NE(unknown.err.find("no-such-node"), std::string::npos);
+  const Outcome help = run(plan_command, {"--help"});
+  EXPECT_EQ(help.code, exit_ok);
+  EXPECT_NE(help.out.find("--swanctl"), std::string::npos);
+}
