@@ -12,10 +12,19 @@ using Args = std::vector<std::string>;
 
 int validate_command(const Args& args, std::ostream& out, std::ostream& err);
 int plan_command(const Args& args, std::ostream& out, std::ostream& err);
+// Over ndsipd's control socket.
+int push_command(const Args& args, std::ostream& out, std::ostream& err);
+int diff_command(const Args& args, std::ostream& out, std::ostream& err);
+int status_command(const Args& args, std::ostream& out, std::ostream& err);
+int rollback_command(const Args& args, std::ostream& out, std::ostream& err);
+int reconnect_command(const Args& args, std::ostream& out, std::ostream& err);
+int reload_command(const Args& args, std::ostream& out, std::ostream& err);
+int version_command(const Args& args, std::ostream& out, std::ostream& err);
 
 // Exit codes shared by the subcommands.
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_invalid = 1;  // the input has problems (listed)
 inline constexpr int exit_usage = 2;    // bad command line
+inline constexpr int exit_unreachable = 2;  // ndsipd (or, for status, charon) cannot be reached
 
 }  // namespace ndsip::cli

@@ -22,12 +22,8 @@ Inputs load_inputs(const std::string& topology_path, const std::string& policies
   in.policies = std::move(pol.set);
   in.topology = std::move(topo.topology);
   if (in.topology && pol.problems.empty()) {
-    const policy::Planner planner(*in.topology, in.policies);
-    for (const topology::Node& n : in.topology->nodes) {
-      const policy::NodePlan plan = planner.plan(n.name);
-      for (const policy::PlanProblem& p : plan.problems) {
-        in.problems.push_back("plan for " + n.name + ": " + p.message);
-      }
+    for (std::string& p : policy::plan_problems(*in.topology, in.policies)) {
+      in.problems.push_back(std::move(p));
     }
   }
   return in;

@@ -1,5 +1,5 @@
-// ndsipctl: the operator's tool. Offline today: validate and plan. The daemon work adds
-// push, diff, status, certs, rollback and reconnect over the control socket.
+// ndsipctl: the operator's tool. validate and plan work offline; the other commands talk to
+// ndsipd over its control socket.
 #include <iostream>
 #include <string>
 
@@ -12,7 +12,14 @@ const char* usage =
     "Commands:\n"
     "  validate TOPOLOGY               check a topology, the policies and the templates\n"
     "  plan TOPOLOGY --node NAME       show the connections NAME must have, and why\n"
-    "                                  (--json, --swanctl)\n\n"
+    "                                  (--json, --swanctl)\n"
+    "  push TOPOLOGY                   send a topology to ndsipd, which validates and applies it\n"
+    "  diff TOPOLOGY                   what a push would change, without changing it\n"
+    "  status                          every desired tunnel and its state (--json)\n"
+    "  rollback                        re-apply the previous accepted topology\n"
+    "  reconnect PEER                  tear down and re-establish the tunnel to PEER\n"
+    "  reload                          make ndsipd re-read policies, templates, credentials\n"
+    "  version                         ndsipd's and charon's versions\n\n"
     "`ndsipctl COMMAND --help` describes each command.\n";
 
 }  // namespace
@@ -28,6 +35,13 @@ int main(int argc, char** argv) {
   try {
     if (command == "validate") return validate_command(args, std::cout, std::cerr);
     if (command == "plan") return plan_command(args, std::cout, std::cerr);
+    if (command == "push") return push_command(args, std::cout, std::cerr);
+    if (command == "diff") return diff_command(args, std::cout, std::cerr);
+    if (command == "status") return status_command(args, std::cout, std::cerr);
+    if (command == "rollback") return rollback_command(args, std::cout, std::cerr);
+    if (command == "reconnect") return reconnect_command(args, std::cout, std::cerr);
+    if (command == "reload") return reload_command(args, std::cout, std::cerr);
+    if (command == "version") return version_command(args, std::cout, std::cerr);
     if (command == "--help" || command == "-h" || command == "help") {
       std::cout << usage;
       return exit_ok;

@@ -49,9 +49,13 @@ std::string connection_digest(const ConnectionPlan& c) {
     field(canon, ch.close_action);
     field(canon, ch.dpd_action);
   }
+  return short_digest(canon);
+}
+
+std::string short_digest(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(canon.data(), canon.size(), md, &len, EVP_sha256(), nullptr) != 1) {
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1) {
     throw std::runtime_error("SHA-256 failed (OpenSSL)");
   }
   static const char* hex = "0123456789abcdef";

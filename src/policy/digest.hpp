@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace ndsip::policy {
 
@@ -13,5 +14,8 @@ struct ConnectionPlan;
 // given (addresses, identities, proposals, times, children); `why` and names of templates
 // are not part of it.
 std::string connection_digest(const ConnectionPlan& connection);
+
+// 16 hex digits of SHA-256 over any bytes (e.g. a topology file, shown by status).
+std::string short_digest(std::string_view bytes);
 
 }  // namespace ndsip::policy

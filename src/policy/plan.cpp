@@ -189,6 +189,17 @@ Planner::Planner(const Topology& topology, const PolicySet& policies)
 
 Planner::~Planner() = default;
 
+std::vector<std::string> plan_problems(const Topology& t, const PolicySet& policies) {
+  std::vector<std::string> out;
+  const Planner planner(t, policies);
+  for (const Node& n : t.nodes) {
+    for (const PlanProblem& p : planner.plan(n.name).problems) {
+      out.push_back("plan for " + n.name + ": " + p.message);
+    }
+  }
+  return out;
+}
+
 NodePlan plan_node(const Topology& t, const PolicySet& policies, const std::string& name) {
   return Planner(t, policies).plan(name);
 }

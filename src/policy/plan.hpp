@@ -97,6 +97,11 @@ class Planner {
   std::unique_ptr<Context> context_;
 };
 
+// Problems only the planner sees (no common address family, templates that disagree on a
+// shared tunnel), for every node, as "plan for <node>: <message>". validate and push refuse a
+// topology with any.
+std::vector<std::string> plan_problems(const topology::Topology& topology, const PolicySet& policies);
+
 // One node, for callers that plan just one.
 NodePlan plan_node(const topology::Topology& topology, const PolicySet& policies,
                    const std::string& node);

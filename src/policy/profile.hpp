@@ -22,7 +22,7 @@ struct Profile {
   std::vector<std::string> ike_proposals;  // strongSwan proposal syntax, e.g. "aes256gcm16-prfsha384-ecp384"
   std::string ike_rekey_time = "4h";       // strongSwan time syntax
   std::string dpd_delay = "30s";
-  std::string dpd_timeout;                 // empty: charon's default
+  std::string dpd_timeout;                 // IKEv1 only in charon; kept for operators who set it, empty by default
   // ESP
   std::vector<std::string> esp_proposals;  // e.g. "aes256gcm16-ecp384" (the DH group is PFS on rekey)
   std::string mode = "tunnel";             // "tunnel" | "transport" (transport only where allowed)

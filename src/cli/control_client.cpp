@@ -1,0 +1,80 @@
+#include "cli/control_client.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/control_protocol.hpp"
+
+namespace ndsip::cli {
+
+ControlResult control_request(const std::string& path, nlohmann::json request,
+                              std::chrono::milliseconds timeout) {
+  ControlResult result;
+  request["version"] = daemon::control_protocol_version;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    result.error = "control socket path too long: " + path;
+    return result;
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    result.error = std::string("socket: ") + std::strerror(errno);
+    return result;
+  }
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    result.error = "cannot reach ndsipd at " + path + ": " + std::strerror(errno);
+    ::close(fd);
+    return result;
+  }
+  const std::string line = request.dump() + "\n";
+  std::size_t sent = 0;
+  while (sent < line.size()) {
+    const ssize_t n = ::send(fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      result.error = std::string("sending to ndsipd: ") + std::strerror(errno);
+      ::close(fd);
+      return result;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string in;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[65536];
+  while (in.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) == 0) {
+      result.error = "ndsipd did not answer within " + std::to_string(timeout.count() / 1000) + " s";
+      ::close(fd);
+      return result;
+    }
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      result.error = n == 0 ? "ndsipd closed the connection without an answer"
+                            : std::string("reading from ndsipd: ") + std::strerror(errno);
+      ::close(fd);
+      return result;
+    }
+    in.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  auto doc = nlohmann::json::parse(in.substr(0, in.find('\n')), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    result.error = "ndsipd sent something that is not a JSON object";
+    return result;
+  }
+  result.response = std::move(doc);
+  return result;
+}
+
+}  // namespace ndsip::cli

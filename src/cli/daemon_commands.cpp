@@ -1,0 +1,272 @@
+// The subcommands that talk to ndsipd over its control socket: push, diff, status, rollback,
+// reconnect, reload, version.
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/control_client.hpp"
+
+namespace ndsip::cli {
+
+namespace po = boost::program_options;
+using nlohmann::json;
+
+namespace {
+
+std::string socket_default() {
+  if (const char* env = std::getenv("NDSIP_SOCKET"); env && *env) return env;
+  return default_control_socket;
+}
+
+// Common parsing: --socket, --help, --json, and up to one positional argument.
+struct Parsed {
+  int exit = -1;
+  std::string socket, positional;
+  bool json = false;
+};
+
+Parsed parse_daemon_args(const Args& args, const std::string& usage, const char* positional,
+                         bool positional_required, std::ostream& out, std::ostream& err) {
+  Parsed p;
+  po::options_description opts(usage + "\n\nOptions");
+  opts.add_options()("socket", po::value(&p.socket)->default_value(socket_default()),
+                     "ndsipd's control socket (or $NDSIP_SOCKET)")(
+      "json", "print the daemon's answer as JSON")("help,h", "show this help");
+  po::options_description all;
+  all.add(opts);
+  po::positional_options_description pos;
+  if (positional) {
+    all.add_options()(positional, po::value(&p.positional), "");
+    pos.add(positional, 1);
+  }
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    err << "ndsipctl: " << e.what() << " (see --help)\n";
+    p.exit = exit_usage;
+    return p;
+  }
+  if (vm.count("help")) {
+    out << opts << "\n";
+    p.exit = exit_ok;
+    return p;
+  }
+  if (positional && positional_required && p.positional.empty()) {
+    err << "ndsipctl: missing " << positional << " (see --help)\n";
+    p.exit = exit_usage;
+    return p;
+  }
+  p.json = vm.count("json") > 0;
+  return p;
+}
+
+// Sends the request; on failure prints why and returns exit_unreachable.
+std::optional<json> ask(const Parsed& p, json request, std::ostream& err) {
+  ControlResult r = control_request(p.socket, std::move(request));
+  if (!r.response) {
+    err << "ndsipctl: " << r.error << "\n";
+    return std::nullopt;
+  }
+  return r.response;
+}
+
+int report(const json& response, bool as_json, std::ostream& out, std::ostream& err,
+           const std::function<void(const json&)>& print) {
+  if (as_json) {
+    out << response.dump(2) << "\n";
+  } else if (response.value("ok", false)) {
+    print(response);
+  } else {
+    err << "ndsipd: " << response.value("error", "failed") << "\n";
+    if (response.contains("problems")) {
+      for (const auto& p : response["problems"]) err << p.get<std::string>() << "\n";
+    }
+  }
+  return response.value("ok", false) ? exit_ok : exit_invalid;
+}
+
+std::string list(const json& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n.get<std::string>();
+  return out.empty() ? "-" : out;
+}
+
+void print_changes(const json& r, std::ostream& out) {
+  const json& load = r.contains("loaded") ? r["loaded"] : r.value("load", json::array());
+  const json& unload = r.contains("unloaded") ? r["unloaded"] : r.value("unload", json::array());
+  out << "load:      " << list(load) << "\n"
+      << "unload:    " << list(unload) << "\n"
+      << "unchanged: " << r.value("unchanged", 0) << " connection(s)\n";
+  if (r.contains("note")) out << "note: " << r["note"].get<std::string>() << "\n";
+}
+
+bool read_topology(const std::string& path, std::string* text, std::ostream& err) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    err << "ndsipctl: cannot read " << path << "\n";
+    return false;
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  *text = s.str();
+  return true;
+}
+
+std::string duration(long long s) {
+  if (s <= 0) return "-";
+  std::ostringstream o;
+  if (s >= 86400) o << s / 86400 << "d";
+  if (s >= 3600) o << (s % 86400) / 3600 << "h";
+  if (s >= 60) o << (s % 3600) / 60 << "m";
+  o << s % 60 << "s";
+  return o.str();
+}
+
+}  // namespace
+
+int push_command(const Args& args, std::ostream& out, std::ostream& err) {
+  const Parsed p = parse_daemon_args(args,
+      "Usage: ndsipctl push TOPOLOGY [--socket PATH] [--json]\n\n"
+      "Sends the topology to ndsipd, which validates it in full (the same errors as validate)\n"
+      "and either rejects it (exit 1, every problem shown, nothing changed) or stores it and\n"
+      "applies it, answering with what changed.",
+      "topology", true, out, err);
+  if (p.exit >= 0) return p.exit;
+  std::string text;
+  if (!read_topology(p.positional, &text, err)) return exit_invalid;
+  const auto r = ask(p, {{"command", "push"}, {"topology", text}}, err);
+  if (!r) return exit_unreachable;
+  return report(*r, p.json, out, err, [&](const json& x) {
+    out << "accepted as version " << x.value("version", 0) << " (digest " << x.value("digest", "")
+        << ")\n";
+    print_changes(x, out);
+  });
+}
+
+int diff_command(const Args& args, std::ostream& out, std::ostream& err) {
+  const Parsed p = parse_daemon_args(args,
+      "Usage: ndsipctl diff TOPOLOGY [--socket PATH] [--json]\n\n"
+      "Shows what `ndsipctl push TOPOLOGY` would change on this host, without changing it.",
+      "topology", true, out, err);
+  if (p.exit >= 0) return p.exit;
+  std::string text;
+  if (!read_topology(p.positional, &text, err)) return exit_invalid;
+  const auto r = ask(p, {{"command", "diff"}, {"topology", text}}, err);
+  if (!r) return exit_unreachable;
+  return report(*r, p.json, out, err, [&](const json& x) { print_changes(x, out); });
+}
+
+int rollback_command(const Args& args, std::ostream& out, std::ostream& err) {
+  const Parsed p = parse_daemon_args(args,
+      "Usage: ndsipctl rollback [--socket PATH] [--json]\n\n"
+      "Re-applies the previous accepted topology (it becomes the newest version).",
+      nullptr, false, out, err);
+  if (p.exit >= 0) return p.exit;
+  const auto r = ask(p, {{"command", "rollback"}}, err);
+  if (!r) return exit_unreachable;
+  return report(*r, p.json, out, err, [&](const json& x) {
+    out << "rolled back; now version " << x.value("version", 0) << "\n";
+    print_changes(x, out);
+  });
+}
+
+int reconnect_command(const Args& args, std::ostream& out, std::ostream& err) {
+  const Parsed p = parse_daemon_args(args,
+      "Usage: ndsipctl reconnect PEER [--socket PATH] [--json]\n\n"
+      "Tears down the tunnel to PEER (a node name) and brings it up again.",
+      "peer", true, out, err);
+  if (p.exit >= 0) return p.exit;
+  const auto r = ask(p, {{"command", "reconnect"}, {"peer", p.positional}}, err);
+  if (!r) return exit_unreachable;
+  return report(*r, p.json, out, err, [&](const json&) { out << "reconnecting " << p.positional << "\n"; });
+}
+
+int reload_command(const Args& args, std::ostream& out, std::ostream& err) {
+  const Parsed p = parse_daemon_args(args,
+      "Usage: ndsipctl reload [--socket PATH] [--json]\n\n"
+      "Makes ndsipd re-read its policies, templates and credentials and apply the result.",
+      nullptr, false, out, err);
+  if (p.exit >= 0) return p.exit;
+  const auto r = ask(p, {{"command", "reload"}}, err);
+  if (!r) return exit_unreachable;
+  return report(*r, p.json, out, err, [&](const json& x) { print_changes(x, out); });
+}
+
+int version_command(const Args& args, std::ostream& out, std::ostream& err) {
+  const Parsed p = parse_daemon_args(args, "Usage: ndsipctl version [--socket PATH] [--json]",
+                                     nullptr, false, out, err);
+  if (p.exit >= 0) return p.exit;
+  const auto r = ask(p, {{"command", "version"}}, err);
+  if (!r) return exit_unreachable;
+  return report(*r, p.json, out, err, [&](const json& x) {
+    out << "ndsipd " << x.value("ndsipd", "") << ", control protocol " << x.value("protocol", 0)
+        << ", charon " << x.value("charon", "(not connected)") << "\n";
+  });
+}
+
+int status_command(const Args& args, std::ostream& out, std::ostream& err) {
+  const Parsed p = parse_daemon_args(args,
+      "Usage: ndsipctl status [--socket PATH] [--json]\n\n"
+      "A line per desired tunnel under a header. Exit 0 when every tunnel is up, 1 when any is\n"
+      "down, connecting or degraded, 2 when ndsipd or charon cannot be reached.",
+      nullptr, false, out, err);
+  if (p.exit >= 0) return p.exit;
+  const auto r = ask(p, {{"command", "status"}}, err);
+  if (!r) return exit_unreachable;
+  const json& s = *r;
+  if (!s.value("ok", false)) {
+    err << "ndsipd: " << s.value("error", "failed") << "\n";
+    return exit_unreachable;
+  }
+  const bool charon = s["charon"].value("connected", false);
+  bool all_up = true;
+  for (const auto& t : s["tunnels"]) all_up &= t.value("state", "") == "up";
+  if (p.json) {
+    out << s.dump(2) << "\n";
+  } else {
+    const json& topo = s["topology"];
+    out << "node " << s.value("node", "") << "   topology version " << topo.value("version", 0)
+        << " digest " << (topo.value("digest", "").empty() ? "-" : topo.value("digest", "")) << " ("
+        << topo.value("name", "") << ")\n";
+    out << "charon " << (charon ? "connected, " + s["charon"].value("version", "")
+                                : "NOT CONNECTED: " + s["charon"].value("error", ""))
+        << "\n";
+    for (const auto& c : s.value("credential_problems", json::array())) {
+      out << "credentials: " << c.get<std::string>() << "\n";
+    }
+    out << "\n"
+        << std::left << std::setw(28) << "TUNNEL" << std::setw(12) << "PEER" << std::setw(18)
+        << "REFERENCE POINTS" << std::setw(5) << "ZONE" << std::setw(12) << "STATE" << std::setw(10)
+        << "UPTIME" << std::setw(10) << "REKEY IN" << std::setw(22) << "BYTES IN/OUT"
+        << std::setw(16) << "PACKETS IN/OUT" << "LAST ERROR\n";
+    for (const auto& t : s["tunnels"]) {
+      std::string points;
+      for (const auto& rp : t["reference_points"]) points += (points.empty() ? "" : ",") + rp.get<std::string>();
+      out << std::setw(28) << t.value("child", "") << std::setw(12) << t.value("peer", "")
+          << std::setw(18) << points << std::setw(5) << t.value("zone", "") << std::setw(12)
+          << t.value("state", "") << std::setw(10) << duration(t.value("uptime_s", 0LL))
+          << std::setw(10) << duration(t.value("rekey_in_s", 0LL)) << std::setw(22)
+          << (std::to_string(t.value("bytes_in", 0ULL)) + "/" + std::to_string(t.value("bytes_out", 0ULL)))
+          << std::setw(16)
+          << (std::to_string(t.value("packets_in", 0ULL)) + "/" + std::to_string(t.value("packets_out", 0ULL)))
+          << (t.value("last_error", "").empty() ? "-" : t.value("last_error", "")) << "\n";
+    }
+    for (const auto& o : s["outside"]) {
+      out << std::setw(28) << o.value("reference_point", "") << std::setw(12)
+          << (o.value("peer", "").empty() ? "-" : o.value("peer", "")) << std::setw(18) << ""
+          << std::setw(5) << "" << (o.value("protection", "").find("CAPIF") != std::string::npos
+                                        ? "CAPIF, not ours"
+                                        : "TLS, not ours")
+          << "\n";
+    }
+  }
+  if (!charon) return exit_unreachable;
+  return all_up ? exit_ok : exit_invalid;
+}
+
+}  // namespace ndsip::cli
