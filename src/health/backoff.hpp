@@ -1,0 +1,27 @@
+// Exponential backoff with jitter, bounded: how long to wait before retrying a tunnel (or the
+// connection to charon). Jitter keeps many tunnels that failed together from retrying in step.
+#pragma once
+
+#include <chrono>
+#include <random>
+
+namespace ndsip::health {
+
+class Backoff {
+ public:
+  using Duration = std::chrono::milliseconds;
+  Backoff(Duration first, Duration max) : first_(first), max_(max) {}
+
+  // The next wait: first, 2*first, 4*first ... up to max, each scaled by a random factor in
+  // [0.5, 1.0] so the waits never exceed the bound.
+  Duration next();
+  void reset() { attempts_ = 0; }
+  int attempts() const { return attempts_; }
+
+ private:
+  Duration first_, max_;
+  int attempts_ = 0;
+  std::minstd_rand rng_{std::random_device{}()};
+};
+
+}  // namespace ndsip::health

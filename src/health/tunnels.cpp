@@ -1,0 +1,161 @@
+#include "health/tunnels.hpp"
+
+#include <set>
+
+namespace ndsip::health {
+
+const char* to_string(State s) {
+  switch (s) {
+    case State::up: return "up";
+    case State::connecting: return "connecting";
+    case State::down: return "down";
+    case State::degraded: return "degraded";
+  }
+  return "?";
+}
+
+void Tunnels::enter(Tunnel& t, State s, Clock::time_point now) {
+  if (t.state != s) {
+    t.state = s;
+    t.since = now;
+  }
+}
+
+void Tunnels::set_desired(const policy::NodePlan& plan,
+                          bool (*initiator)(const std::string&, const std::string&)) {
+  std::map<std::string, Tunnel> next;
+  for (const policy::ConnectionPlan& c : plan.connections) {
+    for (const policy::ChildPlan& ch : c.children) {
+      const std::string k = key(c.name, ch.name);
+      Tunnel t;
+      if (auto it = tunnels_.find(k); it != tunnels_.end()) t = std::move(it->second);
+      t.connection = c.name;
+      t.child = ch.name;
+      t.peer = c.peer;
+      t.zone = policy::to_string(c.zone);
+      t.profile = c.profile;
+      t.reference_points = ch.reference_points;
+      t.initiator = initiator(plan.node, c.peer);
+      next.emplace(k, std::move(t));
+    }
+  }
+  tunnels_ = std::move(next);
+}
+
+std::vector<std::string> Tunnels::observe(const std::vector<vici::IkeSa>& sas, Clock::time_point now) {
+  std::vector<std::string> degraded;
+  std::set<std::string> seen;
+  for (const vici::IkeSa& sa : sas) {
+    for (const vici::ChildSa& ch : sa.children) {
+      const std::string k = key(sa.name, ch.name);
+      auto it = tunnels_.find(k);
+      if (it == tunnels_.end() || ch.state != "INSTALLED" || seen.count(k)) continue;
+      seen.insert(k);
+      Tunnel& t = it->second;
+      // Black hole: packets leave but none come back, for black_hole_after.
+      const bool out_rose = ch.packets_out > t.last_packets_out;
+      const bool in_flat = ch.packets_in == t.last_packets_in;
+      const bool same_sa = t.child_uniqueid == ch.uniqueid;
+      if (same_sa && out_rose && in_flat) {
+        if (!t.inbound_flat_since) t.inbound_flat_since = now;
+      } else if (!in_flat || !same_sa) {
+        t.inbound_flat_since.reset();
+      }
+      t.last_packets_in = ch.packets_in;
+      t.last_packets_out = ch.packets_out;
+      t.ike_uniqueid = sa.uniqueid;
+      t.child_uniqueid = ch.uniqueid;
+      t.spi_in = ch.spi_in;
+      t.spi_out = ch.spi_out;
+      t.bytes_in = ch.bytes_in;
+      t.bytes_out = ch.bytes_out;
+      t.packets_in = ch.packets_in;
+      t.packets_out = ch.packets_out;
+      t.established = ch.install_time;
+      t.rekey_in = ch.rekey_time;
+      if (t.inbound_flat_since && now - *t.inbound_flat_since >= settings_.black_hole_after) {
+        if (t.state != State::degraded) degraded.push_back(k);
+        t.last_error = "black hole: outbound packets rise, inbound flat";
+        enter(t, State::degraded, now);
+      } else {
+        if (t.state != State::up) t.last_error.clear();
+        enter(t, State::up, now);
+        t.backoff.reset();
+      }
+    }
+  }
+  for (auto& [k, t] : tunnels_) {
+    if (seen.count(k)) continue;
+    t.established = t.rekey_in = 0;
+    t.inbound_flat_since.reset();
+    if (t.state == State::connecting && now - t.connecting_since < settings_.connect_timeout) continue;
+    if (t.state == State::connecting && t.last_error.empty()) t.last_error = "no answer from peer (timeout)";
+    if (t.state == State::up || t.state == State::degraded) {
+      t.last_error = t.last_error.empty() ? "SA went down" : t.last_error;
+      t.next_attempt = now;  // re-initiate at once after losing an established tunnel
+    }
+    enter(t, State::down, now);
+  }
+  return degraded;
+}
+
+void Tunnels::all_down(const std::string& why, Clock::time_point now) {
+  for (auto& [k, t] : tunnels_) {
+    t.last_error = why;
+    t.established = t.rekey_in = 0;
+    t.next_attempt = now;
+    t.backoff.reset();
+    enter(t, State::down, now);
+  }
+}
+
+std::vector<std::string> Tunnels::due(Clock::time_point now, std::size_t limit) const {
+  std::vector<std::string> out;
+  std::size_t busy = connecting();
+  for (const auto& [k, t] : tunnels_) {
+    if (busy >= limit) break;
+    if (t.initiator && t.state == State::down && now >= t.next_attempt) {
+      out.push_back(k);
+      ++busy;
+    }
+  }
+  return out;
+}
+
+void Tunnels::started(const std::string& k, Clock::time_point now) {
+  auto it = tunnels_.find(k);
+  if (it == tunnels_.end()) return;
+  it->second.connecting_since = now;
+  it->second.next_attempt = now + it->second.backoff.next();
+  enter(it->second, State::connecting, now);
+}
+
+void Tunnels::failed(const std::string& k, const std::string& error, Clock::time_point now) {
+  auto it = tunnels_.find(k);
+  if (it == tunnels_.end()) return;
+  it->second.last_error = error;
+  enter(it->second, State::down, now);
+}
+
+void Tunnels::alert(const std::string& connection, const std::string& error) {
+  for (auto& [k, t] : tunnels_) {
+    if (t.connection == connection) t.last_error = error;
+  }
+}
+
+void Tunnels::retry_now(const std::string& peer) {
+  for (auto& [k, t] : tunnels_) {
+    if (t.peer == peer) {
+      t.next_attempt = {};
+      t.backoff.reset();
+    }
+  }
+}
+
+std::size_t Tunnels::connecting() const {
+  std::size_t n = 0;
+  for (const auto& [k, t] : tunnels_) n += t.state == State::connecting;
+  return n;
+}
+
+}  // namespace ndsip::health

@@ -1,0 +1,85 @@
+// The health of every desired tunnel (one per planned CHILD_SA), from list-sas snapshots and
+// events: up / connecting / down / degraded, since when, counters, the last error, and whether
+// it is due for a (re-)initiation. No I/O: the daemon feeds it and acts on what it says.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "health/backoff.hpp"
+#include "policy/plan.hpp"
+#include "vici/commands.hpp"
+
+namespace ndsip::health {
+
+using Clock = std::chrono::steady_clock;
+
+enum class State { up, connecting, down, degraded };
+const char* to_string(State state);
+
+struct Tunnel {
+  // From the plan.
+  std::string connection, child, peer, zone, profile;
+  std::vector<std::string> reference_points;
+  bool initiator = false;
+  // Observed.
+  State state = State::down;
+  std::string last_error;
+  Clock::time_point since{};          // when `state` was entered
+  unsigned long long established = 0;  // seconds the CHILD_SA has been installed (0: not up)
+  unsigned long long rekey_in = 0;     // seconds to its next rekey
+  unsigned long long bytes_in = 0, bytes_out = 0, packets_in = 0, packets_out = 0;
+  std::string ike_uniqueid, child_uniqueid, spi_in, spi_out;
+  // Re-initiation.
+  Backoff backoff{std::chrono::seconds(1), std::chrono::seconds(60)};
+  Clock::time_point next_attempt{};
+  Clock::time_point connecting_since{};
+  // Black-hole detection: when outbound packets last rose while inbound stayed flat.
+  std::optional<Clock::time_point> inbound_flat_since;
+  unsigned long long last_packets_in = 0, last_packets_out = 0;
+};
+
+struct Settings {
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};  // connecting -> down
+  std::chrono::milliseconds black_hole_after{std::chrono::seconds(30)};
+};
+
+class Tunnels {
+ public:
+  explicit Tunnels(Settings settings = {}) : settings_(settings) {}
+
+  // Replaces the desired set (after a push); keeps the health of tunnels that stay.
+  void set_desired(const policy::NodePlan& plan, bool (*initiator)(const std::string&, const std::string&));
+
+  // Applies a list-sas snapshot. Returns the tunnels newly found degraded (black hole).
+  std::vector<std::string> observe(const std::vector<vici::IkeSa>& sas, Clock::time_point now);
+
+  // Everything down (charon unreachable), with the reason.
+  void all_down(const std::string& why, Clock::time_point now);
+
+  // Initiator-side tunnels that are down and whose backoff has passed: the caller initiates
+  // them (at most `limit`, counting those already connecting) and calls started().
+  std::vector<std::string> due(Clock::time_point now, std::size_t limit) const;
+  void started(const std::string& key, Clock::time_point now);
+  void failed(const std::string& key, const std::string& error, Clock::time_point now);
+  // An alert for a connection (peer-auth-failed, ...): recorded on its tunnels.
+  void alert(const std::string& connection, const std::string& error);
+  // Make every tunnel of `peer` due now (ndsipctl reconnect).
+  void retry_now(const std::string& peer);
+
+  std::size_t connecting() const;
+  const std::map<std::string, Tunnel>& all() const { return tunnels_; }
+  static std::string key(const std::string& connection, const std::string& child) {
+    return connection + "/" + child;
+  }
+
+ private:
+  void enter(Tunnel& t, State s, Clock::time_point now);
+  Settings settings_;
+  std::map<std::string, Tunnel> tunnels_;  // by key(connection, child)
+};
+
+}  // namespace ndsip::health

@@ -1,0 +1,31 @@
+// What must change in charon: the desired connections against what charon holds and what
+// ndsipd last loaded. Pure, so the "touch only what changed" rule is unit-tested.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "policy/plan.hpp"
+
+namespace ndsip::reconcile {
+
+// Connection name -> digest of the content ndsipd loaded into this charon.
+using Applied = std::map<std::string, std::string>;
+
+struct ConnectionDiff {
+  std::vector<std::string> load;       // new, changed, or missing from charon (e.g. after a restart)
+  std::vector<std::string> unload;     // ndsipd's own connections that are no longer desired
+  std::vector<std::string> unchanged;  // in charon with the same digest: never re-sent
+  bool empty() const { return load.empty() && unload.empty(); }
+};
+
+// `in_charon`: names get-conns returned. A connection is ndsipd's own when `applied` has it
+// or its name has ndsipd's pattern for this node ("za_<node>_" / "zb_<node>_"), so
+// connections loaded by others (swanctl, another tool) are left alone.
+ConnectionDiff diff_connections(const std::string& node,
+                                const std::vector<policy::ConnectionPlan>& desired,
+                                const Applied& applied, const std::set<std::string>& in_charon);
+
+}  // namespace ndsip::reconcile
