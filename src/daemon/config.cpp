@@ -1,0 +1,110 @@
+#include "daemon/config.hpp"
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace ndsip::daemon {
+namespace po = boost::program_options;
+
+namespace {
+
+// "10s", "500ms", "2m", or plain seconds.
+std::optional<std::chrono::milliseconds> duration(const std::string& text) {
+  static const std::regex syntax("([0-9]{1,9})(ms|s|m|h)?");
+  std::smatch m;
+  if (!std::regex_match(text, m, syntax)) return std::nullopt;
+  const long long n = std::stoll(m[1].str());
+  const std::string unit = m[2].str();
+  const long long ms = unit == "ms" ? n : unit == "m" ? n * 60000 : unit == "h" ? n * 3600000 : n * 1000;
+  if (ms <= 0) return std::nullopt;
+  return std::chrono::milliseconds(ms);
+}
+
+}  // namespace
+
+ParseOutcome parse_config(const std::vector<std::string>& args) {
+  ParseOutcome out;
+  Config c;
+  std::string poll = "10s", black_hole = "30s", connect_timeout = "30s", vici_timeout = "30s";
+  po::options_description opts(
+      "Usage: ndsipd --node NAME [options]\n\n"
+      "Keeps the local strongSwan charon programmed, over VICI, with exactly the NDS/IP tunnels\n"
+      "the accepted topology asks of NAME, and keeps them up. Settings may also come from a\n"
+      "file (--config) with the same names, one \"name = value\" per line; flags win.\n\n"
+      "Options");
+  opts.add_options()
+      ("help,h", "show this help")
+      ("config", po::value(&c.config_file), "settings file")
+      ("check-config", "check the settings, policies, templates, credentials and the stored topology, then exit")
+      ("node", po::value(&c.node), "this host's node name in the topology (required)")
+      ("vici", po::value(&c.vici_uri)->default_value(c.vici_uri), "charon's VICI socket")
+      ("control-socket", po::value(&c.control_socket)->default_value(c.control_socket), "ndsipctl's socket")
+      ("control-group", po::value(&c.control_group), "group allowed on the control socket besides root")
+      ("state-dir", po::value(&c.state_dir)->default_value(c.state_dir), "accepted topologies and applied state")
+      ("policies", po::value(&c.policies_dir), "TS 33.210 profiles (default: data directory)")
+      ("templates", po::value(&c.templates_dir), "reference-point templates (default: data directory)")
+      ("cert", po::value(&c.cert), "own certificate (PEM)")
+      ("key", po::value(&c.key), "own private key (PEM; must not be readable by group or others)")
+      ("ca", po::value(&c.ca_bundle), "CA certificates to trust (PEM bundle)")
+      ("crl-dir", po::value(&c.crl_dir), "directory of CRLs (PEM or DER) to load")
+      ("poll-interval", po::value(&poll)->default_value(poll), "list-sas cross-check interval")
+      ("black-hole-after", po::value(&black_hole)->default_value(black_hole),
+       "outbound rising, inbound flat this long: degraded")
+      ("connect-timeout", po::value(&connect_timeout)->default_value(connect_timeout),
+       "an initiation not up after this is down")
+      ("vici-timeout", po::value(&vici_timeout)->default_value(vici_timeout), "per VICI request")
+      ("max-initiating", po::value(&c.max_initiating)->default_value(c.max_initiating),
+       "initiations in flight at once");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(opts).run(), vm);
+    if (vm.count("config")) {
+      const std::string file = vm["config"].as<std::string>();
+      std::ifstream in(file);
+      if (!in) {
+        out.exit_code = 2;
+        out.output = "ndsipd: cannot read config file " + file + "\n";
+        return out;
+      }
+      po::store(po::parse_config_file(in, opts), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    out.exit_code = 2;
+    out.output = std::string("ndsipd: ") + e.what() + " (see --help)\n";
+    return out;
+  }
+  if (vm.count("help")) {
+    std::ostringstream s;
+    s << opts << "\n";
+    out.output = s.str();
+    return out;
+  }
+  std::string errors;
+  if (c.node.empty()) errors += "ndsipd: --node NAME is required\n";
+  for (const auto& [name, text, target] :
+       {std::tuple{"poll-interval", poll, &c.poll_interval},
+        std::tuple{"black-hole-after", black_hole, &c.black_hole_after},
+        std::tuple{"connect-timeout", connect_timeout, &c.connect_timeout},
+        std::tuple{"vici-timeout", vici_timeout, &c.vici_timeout}}) {
+    if (auto d = duration(text)) {
+      *target = *d;
+    } else {
+      errors += std::string("ndsipd: --") + name + ": \"" + text +
+                "\" is not a duration (e.g. 10s, 500ms, 2m)\n";
+    }
+  }
+  if (c.max_initiating == 0) errors += "ndsipd: --max-initiating must be at least 1\n";
+  if (!errors.empty()) {
+    out.exit_code = 2;
+    out.output = errors;
+    return out;
+  }
+  c.check_only = vm.count("check-config") > 0;
+  out.config = c;
+  return out;
+}
+
+}  // namespace ndsip::daemon

@@ -1,0 +1,38 @@
+// ndsipd's settings: command-line flags and an optional config file with the same names
+// (Boost.Program_options, "name = value" lines), flags winning.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ndsip::daemon {
+
+struct Config {
+  std::string node;                                      // required: this host's node name
+  std::string vici_uri = "unix:///var/run/charon.vici";
+  std::string control_socket = "/run/ndsip/ndsipd.sock";
+  std::string control_group;                             // may use the control socket besides root
+  std::string state_dir = "/var/lib/ndsip";
+  std::string policies_dir, templates_dir;               // default: the data directory
+  // Credentials (files). Empty: not loaded by ndsipd (charon may have them already).
+  std::string cert, key, ca_bundle, crl_dir;
+  std::chrono::milliseconds poll_interval{std::chrono::seconds(10)};
+  std::chrono::milliseconds black_hole_after{std::chrono::seconds(30)};
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds vici_timeout{std::chrono::seconds(30)};
+  std::size_t max_initiating = 8;                         // initiations in flight at once
+  bool check_only = false;                               // --check-config: validate and exit
+  std::string config_file;                               // where the settings came from, if any
+};
+
+struct ParseOutcome {
+  std::optional<Config> config;  // set when the daemon should run (or check)
+  int exit_code = 0;             // otherwise: exit with this (0 after --help)
+  std::string output;            // help text or errors
+};
+
+ParseOutcome parse_config(const std::vector<std::string>& args);
+
+}  // namespace ndsip::daemon

@@ -1,0 +1,187 @@
+#include "daemon/control_server.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <stdexcept>
+#include <vector>
+
+#include "daemon/control_protocol.hpp"
+
+namespace ndsip::daemon {
+
+namespace asio = boost::asio;
+using stream = asio::local::stream_protocol;
+
+nlohmann::json control_error(const std::string& message) {
+  return {{"version", control_protocol_version}, {"ok", false}, {"error", message}};
+}
+
+namespace {
+
+// Whether the peer may use the control socket.
+bool allowed(const ucred& cred, std::optional<gid_t> group, std::string* why) {
+  if (cred.uid == 0 || cred.uid == ::geteuid()) return true;
+  if (group) {
+    if (cred.gid == *group) return true;
+    if (const passwd* pw = ::getpwuid(cred.uid)) {
+      int n = 64;
+      std::vector<gid_t> groups(static_cast<std::size_t>(n));
+      if (::getgrouplist(pw->pw_name, cred.gid, groups.data(), &n) >= 0) {
+        groups.resize(static_cast<std::size_t>(n));
+        for (gid_t g : groups) {
+          if (g == *group) return true;
+        }
+      }
+    }
+  }
+  *why = "permission denied: uid " + std::to_string(cred.uid) + " is not root" +
+         (group ? " and not in the control group" : "");
+  return false;
+}
+
+struct Connection : std::enable_shared_from_this<Connection> {
+  Connection(stream::socket s, ControlServer::Handler& h)
+      : socket(std::move(s)), buffer(max_control_request_bytes + 1), handler(h) {}
+
+  void start(std::optional<gid_t> group) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    std::string why;
+    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+      send(control_error("cannot identify the peer (SO_PEERCRED)"), true);
+      return;
+    }
+    if (!allowed(cred, group, &why)) {
+      std::cerr << "ndsipd: control socket: refused pid " << cred.pid << ": " << why << "\n";
+      send(control_error(why), true);
+      return;
+    }
+    read();
+  }
+
+  void read() {
+    auto self = shared_from_this();
+    asio::async_read_until(socket, buffer, '\n', [self](boost::system::error_code ec, std::size_t n) {
+      if (ec == asio::error::not_found) {
+        self->send(control_error("request larger than " +
+                                 std::to_string(max_control_request_bytes) + " bytes"),
+                   true);
+        return;
+      }
+      if (ec) return;  // peer went away
+      std::string line(asio::buffers_begin(self->buffer.data()),
+                       asio::buffers_begin(self->buffer.data()) + static_cast<std::ptrdiff_t>(n));
+      self->buffer.consume(n);
+      self->dispatch(line);
+    });
+  }
+
+  void dispatch(const std::string& line) {
+    const auto request = nlohmann::json::parse(line, nullptr, false);
+    if (request.is_discarded() || !request.is_object()) {
+      send(control_error("malformed request: not a JSON object on one line"), false);
+      return;
+    }
+    const auto version = request.find("version");
+    if (version == request.end() || !version->is_number_integer() ||
+        version->get<long long>() != control_protocol_version) {
+      send(control_error("unsupported protocol version (this ndsipd speaks version " +
+                         std::to_string(control_protocol_version) + ")"),
+           false);
+      return;
+    }
+    if (!request.contains("command") || !request["command"].is_string()) {
+      send(control_error("malformed request: no \"command\""), false);
+      return;
+    }
+    auto self = shared_from_this();
+    try {
+      handler(request, [self](nlohmann::json response) {
+        response["version"] = control_protocol_version;
+        self->send(std::move(response), false);
+      });
+    } catch (const std::exception& e) {
+      send(control_error(std::string("internal error: ") + e.what()), false);
+    }
+  }
+
+  void send(nlohmann::json response, bool close_after) {
+    auto self = shared_from_this();
+    auto text = std::make_shared<std::string>(
+        response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    asio::async_write(socket, asio::buffer(*text),
+                      [self, text, close_after](boost::system::error_code ec, std::size_t) {
+                        if (ec || close_after) {
+                          boost::system::error_code ignored;
+                          self->socket.close(ignored);
+                          return;
+                        }
+                        self->read();  // several requests per connection are fine
+                      });
+  }
+
+  stream::socket socket;
+  asio::streambuf buffer;
+  ControlServer::Handler& handler;
+};
+
+}  // namespace
+
+struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& io, Handler h) : acceptor(io), handler(std::move(h)) {}
+
+  void accept() {
+    auto self = shared_from_this();
+    acceptor.async_accept([self](boost::system::error_code ec, stream::socket s) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) std::make_shared<Connection>(std::move(s), self->handler)->start(self->group);
+      self->accept();
+    });
+  }
+
+  stream::acceptor acceptor;
+  Handler handler;
+  std::optional<gid_t> group;
+};
+
+ControlServer::ControlServer(asio::io_context& io, const std::string& path, const std::string& group,
+                             Handler handler)
+    : impl_(std::make_shared<Impl>(io, std::move(handler))) {
+  if (!group.empty()) {
+    const ::group* g = ::getgrnam(group.c_str());
+    if (!g) throw std::runtime_error("control group \"" + group + "\" does not exist");
+    impl_->group = g->gr_gid;
+  }
+  ::unlink(path.c_str());  // a stale socket of an earlier run
+  // Created with no permissions for others from the start; chmod below sets 0660.
+  const mode_t old = ::umask(0117);
+  boost::system::error_code ec;
+  impl_->acceptor.open(stream(), ec);
+  if (!ec) impl_->acceptor.bind(stream::endpoint(path), ec);
+  ::umask(old);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("control socket " + path + ": " + ec.message());
+  if (::chmod(path.c_str(), 0660) != 0 ||
+      (impl_->group && ::chown(path.c_str(), 0, *impl_->group) != 0 && ::geteuid() == 0)) {
+    throw std::runtime_error("control socket " + path + ": " + std::strerror(errno));
+  }
+  impl_->accept();
+}
+
+ControlServer::~ControlServer() {
+  boost::system::error_code ignored;
+  impl_->acceptor.close(ignored);
+}
+
+}  // namespace ndsip::daemon

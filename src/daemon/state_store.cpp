@@ -1,0 +1,150 @@
+#include "daemon/state_store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace ndsip::daemon {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::runtime_error sys_error(const std::string& what, const std::string& path) {
+  return std::runtime_error(what + " " + path + ": " + std::strerror(errno));
+}
+
+std::optional<std::string> slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void fsync_dir(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw sys_error("cannot open directory", dir.string());
+  ::fsync(fd);
+  ::close(fd);
+}
+
+std::string history_name(std::uint64_t version) {
+  std::string n = std::to_string(version);
+  return std::string(n.size() < 8 ? 8 - n.size() : 0, '0') + n + ".json";
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::string& data, unsigned mode) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) throw sys_error("cannot create", tmp);
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const auto e = sys_error("cannot write", tmp);
+      ::close(fd);
+      throw e;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    const auto e = sys_error("cannot fsync", tmp);
+    ::close(fd);
+    throw e;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) throw sys_error("cannot rename to", path);
+  fsync_dir(fs::path(path).parent_path());
+}
+
+StateStore::StateStore(std::string dir) : dir_(std::move(dir)) {
+  std::error_code ec;
+  fs::create_directories(fs::path(dir_) / "history", ec);
+  if (ec) throw std::runtime_error("cannot create state directory " + dir_ + ": " + ec.message());
+}
+
+std::vector<std::uint64_t> StateStore::history_versions() const {
+  std::vector<std::uint64_t> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(dir_) / "history", ec)) {
+    const std::string stem = e.path().stem().string();
+    if (e.path().extension() != ".json" || stem.empty() ||
+        !std::all_of(stem.begin(), stem.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    out.push_back(std::stoull(stem));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::uint64_t StateStore::accept(const std::string& text) {
+  const auto versions = history_versions();
+  const std::uint64_t version = versions.empty() ? 1 : versions.back() + 1;
+  // History first: if we crash between the two writes, current() still names the old one
+  // and the new one is in the history, not lost.
+  write_file_atomically((fs::path(dir_) / "history" / history_name(version)).string(), text);
+  write_file_atomically((fs::path(dir_) / "current").string(), std::to_string(version) + "\n");
+  for (std::size_t i = 0; i + history_size < versions.size() + 1; ++i) {
+    std::error_code ec;
+    fs::remove(fs::path(dir_) / "history" / history_name(versions[i]), ec);
+  }
+  return version;
+}
+
+std::optional<StoredTopology> StateStore::current() const {
+  const auto pointer = slurp(fs::path(dir_) / "current");
+  if (!pointer) return std::nullopt;
+  try {
+    const std::uint64_t version = std::stoull(*pointer);
+    const auto text = slurp(fs::path(dir_) / "history" / history_name(version));
+    if (!text) return std::nullopt;
+    return StoredTopology{version, *text};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::optional<StoredTopology> StateStore::previous() const {
+  const auto cur = current();
+  if (!cur) return std::nullopt;
+  std::optional<std::uint64_t> before;
+  for (std::uint64_t v : history_versions()) {
+    if (v < cur->version) before = v;
+  }
+  if (!before) return std::nullopt;
+  const auto text = slurp(fs::path(dir_) / "history" / history_name(*before));
+  if (!text) return std::nullopt;
+  return StoredTopology{*before, *text};
+}
+
+void StateStore::save_applied(const reconcile::Applied& applied) {
+  write_file_atomically((fs::path(dir_) / "applied.json").string(),
+                        nlohmann::json(applied).dump(1) + "\n");
+}
+
+reconcile::Applied StateStore::load_applied() const {
+  const auto text = slurp(fs::path(dir_) / "applied.json");
+  if (!text) return {};
+  const auto doc = nlohmann::json::parse(*text, nullptr, false);
+  reconcile::Applied out;
+  if (!doc.is_object()) return out;
+  for (const auto& [k, v] : doc.items()) {
+    if (v.is_string()) out.emplace(k, v.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace ndsip::daemon

@@ -1,0 +1,50 @@
+// The state directory: the last accepted topology, a history of the last accepted ones for
+// rollback, and what ndsipd last loaded into charon (connection -> digest), so a restarted
+// ndsipd knows what is already in place and touches nothing that did not change.
+//
+// Every write is atomic (write a temporary file, fsync, rename, fsync the directory): a crash
+// or power loss leaves the old file or the new one, never a torn one.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reconcile/diff.hpp"
+
+namespace ndsip::daemon {
+
+struct StoredTopology {
+  std::uint64_t version = 0;  // 1, 2, ... in order of acceptance
+  std::string text;
+};
+
+class StateStore {
+ public:
+  static constexpr std::size_t history_size = 10;
+
+  // Creates the directory (and history/) if needed. Throws std::runtime_error when it cannot.
+  explicit StateStore(std::string dir);
+
+  // Stores an accepted topology as the current one and in the history (keeping the last
+  // history_size). Returns its version.
+  std::uint64_t accept(const std::string& text);
+  std::optional<StoredTopology> current() const;
+  // The accepted topology before the current one, if any.
+  std::optional<StoredTopology> previous() const;
+
+  void save_applied(const reconcile::Applied& applied);
+  reconcile::Applied load_applied() const;  // empty when missing or unreadable
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::vector<std::uint64_t> history_versions() const;  // ascending
+  std::string dir_;
+};
+
+// Writes `data` to `path` atomically (see above). Throws std::runtime_error naming the path.
+void write_file_atomically(const std::string& path, const std::string& data, unsigned mode = 0640);
+
+}  // namespace ndsip::daemon
