@@ -143,6 +143,14 @@ void Lab::teardown() {
   torn_down_ = true;
   std::vector<std::string> errors;
 
+  // ndsipd first (it would only reconnect to charons going away), then every charon.
+  for (auto& h : hosts_) {
+    try {
+      stop_ndsipd(h, SIGTERM);
+    } catch (const std::exception& e) {
+      errors.emplace_back(e.what());
+    }
+  }
   // Signal every charon first so they shut down in parallel, then reap each.
   for (auto& h : hosts_)
     if (h.charon_pid > 0) ::kill(h.charon_pid, SIGTERM);
@@ -423,6 +431,69 @@ void Lab::stop_charon(Host& h, int signal) {
   persist();
   std::error_code ec;
   fs::remove(h.vici_socket, ec);
+}
+
+void Lab::start_ndsipd(Host& h, const std::string& program, const std::vector<std::string>& extra) {
+  if (torn_down_) throw std::runtime_error("start_ndsipd: lab already torn down");
+  if (h.ndsipd_pid > 0) throw std::runtime_error("start_ndsipd: ndsipd of " + h.name + " already runs");
+  h.ndsipd_log = h.dir + "/ndsipd.log";
+  h.control_socket = h.dir + "/ndsipd.sock";
+  h.state_dir = h.dir + "/ndsip-state";
+  std::error_code ec;
+  fs::remove(h.control_socket, ec);
+  std::vector<std::string> argv{"ip", "netns", "exec", h.netns, program,
+                                "--node", h.name, "--vici", h.vici_uri,
+                                "--control-socket", h.control_socket, "--state-dir", h.state_dir,
+                                "--poll-interval", "1s", "--connect-timeout", "5s"};
+  if (!h.cert_pem.empty()) {
+    argv.insert(argv.end(), {"--cert", h.cert_pem, "--key", h.key_pem, "--ca", ca_cert_pem()});
+  }
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  proc::SpawnOptions opts;
+  opts.unset_env = {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"};
+  opts.output_file = h.ndsipd_log;
+  opts.new_process_group = true;
+  const pid_t pid = proc::spawn(argv, opts);
+  h.ndsipd_pid = pid;
+  record_.charons.push_back({pid, proc::start_time(pid).value_or(0), h.netns});
+  persist();
+  const auto deadline = std::chrono::steady_clock::now() + kCharonStartTimeout;
+  for (;;) {
+    if (auto status = proc::wait_for(pid, 0ms)) {
+      h.ndsipd_pid = -1;
+      std::erase_if(record_.charons, [&](const LabState::Charon& c) { return c.pid == pid; });
+      persist();
+      throw std::runtime_error("ndsipd of " + h.name + " exited during start-up: " +
+                               proc::describe_status(*status) + "\n--- " + h.ndsipd_log + " ---\n" +
+                               ndsipd_log_tail(h));
+    }
+    if (socket_accepts(h.control_socket)) return;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      stop_ndsipd(h, SIGKILL);
+      throw std::runtime_error("ndsipd of " + h.name + ": control socket not accepting\n" +
+                               ndsipd_log_tail(h));
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+void Lab::stop_ndsipd(Host& h, int signal) {
+  if (h.ndsipd_pid <= 0) return;
+  const pid_t pid = h.ndsipd_pid;
+  ::kill(pid, signal);
+  auto status = proc::wait_for(pid, kCharonStopTimeout);
+  if (!status) {
+    ::kill(pid, SIGKILL);
+    status = proc::wait_for(pid, kCharonStopTimeout);
+    if (!status) throw std::runtime_error("ndsipd of " + h.name + " survived SIGKILL");
+  }
+  h.ndsipd_pid = -1;
+  std::erase_if(record_.charons, [&](const LabState::Charon& c) { return c.pid == pid; });
+  persist();
+}
+
+std::string Lab::ndsipd_log_tail(const Host& h, std::size_t lines) const {
+  return tail_lines(read_file(h.ndsipd_log), lines);
 }
 
 bool Lab::charon_running(Host& h) {

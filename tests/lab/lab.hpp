@@ -47,6 +47,12 @@ struct Host {
   // Extra lines for the charon-systemd section of this host's strongswan.conf,
   // written by the next start_charon() ("one key = value per line").
   std::string charon_extra_conf;
+
+  // ndsipd, when the test runs one for this host (start_ndsipd).
+  pid_t ndsipd_pid = -1;
+  std::string ndsipd_log;      // "<dir>/ndsipd.log" (stdout and stderr, appended across restarts)
+  std::string control_socket;  // "<dir>/ndsipd.sock"
+  std::string state_dir;       // "<dir>/ndsip-state"
 };
 
 class Lab {
@@ -83,6 +89,14 @@ class Lab {
   // Sends `signal` to charon by PID and reaps it (SIGKILL after 5 s if needed);
   // removes the stale socket file. No-op if it is not running.
   void stop_charon(Host& h, int signal = SIGTERM);
+
+  // Starts `program` (ndsipd) for h inside h's namespace with the lab's settings for that host
+  // (node = h.name, its VICI socket, control socket, state directory, credentials) plus
+  // `extra` arguments, and waits until its control socket accepts. Tracked like charon: torn
+  // down with the lab, swept after a crash, ended by PID only.
+  void start_ndsipd(Host& h, const std::string& program, const std::vector<std::string>& extra = {});
+  void stop_ndsipd(Host& h, int signal = SIGTERM);
+  std::string ndsipd_log_tail(const Host& h, std::size_t lines = 40) const;
 
   // Reaps charon if it has exited on its own; true while it runs.
   bool charon_running(Host& h);

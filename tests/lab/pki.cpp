@@ -27,6 +27,9 @@ void run_pki(const std::vector<std::string>& args, const std::string& out_path) 
 
 void generate_key(const std::string& path) {
   run_pki({"--gen", "--type", "ecdsa", "--size", "256", "--outform", "pem"}, path);
+  // Private keys are secrets: owner-only, as ndsipd insists.
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::replace);
 }
 
 Credential make_ca(const std::string& dir, const std::string& common_name, int lifetime_days) {

@@ -160,8 +160,10 @@ std::string SweepReport::summary() const {
 
 namespace {
 
+// A process a lab starts: charon, or ndsipd. Checked so a recycled PID is never killed.
 bool is_charon(pid_t pid) {
-  return proc::cmdline(pid).find("charon-systemd") != std::string::npos;
+  const std::string cmd = proc::cmdline(pid);
+  return cmd.find("charon-systemd") != std::string::npos || cmd.find("ndsipd") != std::string::npos;
 }
 
 // The namespace still is the one the stale lab created (not a new one that

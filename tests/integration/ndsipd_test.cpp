@@ -1,0 +1,407 @@
+// ndsipd against real charon in the lab: push, health, restarts of charon and of ndsipd, bad
+// pushes, peers going away, the control socket's permission check. Each host runs its own
+// charon and its own ndsipd; ndsipctl talks to them as an operator would.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "lab/lab.hpp"
+#include "lab/lab_topology.hpp"
+#include "lab/process.hpp"
+
+using namespace ndsip;
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+class Ndsipd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "the lab needs root (network namespaces)";
+    lab_ = std::make_unique<lab::Lab>("ndsipd");
+  }
+
+  lab::Host& add(const std::string& name) {
+    lab::Host& h = lab_->add_host(name);
+    // Fast failure detection, so "peer down" tests take seconds, not minutes.
+    h.charon_extra_conf = "retransmit_tries = 2\nretransmit_timeout = 1\nretransmit_base = 1\n";
+    return h;
+  }
+
+  // The shipped profiles with DPD every 2 s.
+  std::string test_policies() {
+    const fs::path dir = fs::path(lab_->workdir()) / "policies";
+    if (!fs::exists(dir)) {
+      fs::create_directories(dir);
+      for (const auto& e : fs::directory_iterator(NDSIP_SOURCE_DIR "/policies")) {
+        json p = json::parse(std::ifstream(e.path()));
+        p["ike"]["dpd_delay"] = "2s";
+        std::ofstream(dir / e.path().filename()) << p.dump(2);
+      }
+    }
+    return dir.string();
+  }
+
+  void start(lab::Host& h) {
+    if (h.charon_pid <= 0) lab_->start_charon(h);
+    lab_->start_ndsipd(h, NDSIP_DAEMON,
+                       {"--policies", test_policies(), "--templates", NDSIP_SOURCE_DIR "/templates"});
+  }
+
+  void start_all() {
+    lab_->make_pki();
+    for (const lab::Host& h : lab_->hosts()) start(lab_->host(h.name));
+  }
+
+  int ctl(const lab::Host& h, std::vector<std::string> args, std::string* out = nullptr) {
+    std::vector<std::string> argv{NDSIP_CTL};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--socket", h.control_socket});
+    std::string captured;
+    const int rc = lab::proc::run(argv, &captured);
+    if (out) *out = captured;
+    return rc;
+  }
+
+  json status(const lab::Host& h) {
+    std::string out;
+    ctl(h, {"status", "--json"}, &out);
+    return json::parse(out, nullptr, false);
+  }
+
+  // Pushes to the ndsipd of every host in the topology (a host refuses a topology without
+  // itself); expects each to accept.
+  void push_all(const lab::LabTopology& t, const std::string& file) {
+    const std::string path = t.write(lab_->workdir() + "/" + file);
+    for (const lab::LabTopology::Node& n : t.nodes) {
+      const lab::Host& h = *n.host;
+      std::string out;
+      ASSERT_EQ(ctl(h, {"push", path}, &out), 0) << h.name << ": " << out << lab_->ndsipd_log_tail(h);
+    }
+  }
+
+  // Waits until `ndsipctl status` on h exits 0 (every tunnel up).
+  bool all_up(const lab::Host& h, std::chrono::seconds timeout = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (ctl(h, {"status"}) == 0) return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    return false;
+  }
+
+  std::string why(const lab::Host& h) {
+    std::string out;
+    ctl(h, {"status"}, &out);
+    return "\n--- ndsipctl status on " + h.name + " ---\n" + out + "--- ndsipd log ---\n" +
+           lab_->ndsipd_log_tail(h, 30) + "--- charon log ---\n" + lab_->log_tail(h, 30);
+  }
+
+  static const json* tunnel(const json& s, const std::string& peer) {
+    for (const json& t : s["tunnels"]) {
+      if (t["peer"] == peer) return &t;
+    }
+    return nullptr;
+  }
+
+  // gms serves val1 (and val2 when with_val2).
+  lab::LabTopology topology(bool with_val2) {
+    lab::LabTopology t;
+    t.nodes.push_back({&lab_->host("gms"), "seal-server", "lab", {"group-management", "key-management"}});
+    t.nodes.push_back({&lab_->host("val1"), "val-server"});
+    t.uses.push_back({"val1", "gms", {"group-management", "key-management"}});
+    if (with_val2) {
+      t.nodes.push_back({&lab_->host("val2"), "val-server"});
+      t.uses.push_back({"val2", "gms", {"group-management"}});
+    }
+    return t;
+  }
+
+  std::unique_ptr<lab::Lab> lab_;
+};
+
+}  // namespace
+
+TEST_F(Ndsipd, PushBringsUpEveryTunnelAndTrafficGoesThroughEsp) {
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  lab::Host& val2 = add("val2");
+  start_all();
+  push_all(topology(true), "topology.json");
+  ASSERT_TRUE(all_up(gms)) << why(gms);
+  ASSERT_TRUE(all_up(val1)) << why(val1);
+  ASSERT_TRUE(all_up(val2)) << why(val2);
+  EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 3));
+  EXPECT_TRUE(lab_->ping(val2, gms.inner_addr, 3));
+  // The pings went through the CHILD_SAs: their ESP counters saw them, both ways.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  json s;
+  for (;;) {
+    s = status(gms);
+    const json* t1 = tunnel(s, "val1");
+    const json* t2 = tunnel(s, "val2");
+    ASSERT_TRUE(t1 && t2) << s.dump(2);
+    if (((*t1)["packets_in"] >= 3 && (*t2)["packets_in"] >= 3) || std::chrono::steady_clock::now() > deadline) {
+      EXPECT_GE((*t1)["packets_in"].get<int>(), 3) << s.dump(2);
+      EXPECT_GE((*t1)["packets_out"].get<int>(), 3) << s.dump(2);
+      EXPECT_GE((*t2)["packets_in"].get<int>(), 3) << s.dump(2);
+      break;
+    }
+    std::this_thread::sleep_for(300ms);
+  }
+  EXPECT_EQ(s["topology"]["version"], 1);
+  EXPECT_EQ(s["charon"]["connected"], true);
+  EXPECT_EQ((*tunnel(s, "val1"))["zone"], "Zb");
+}
+
+TEST_F(Ndsipd, AddingAndRemovingAValServerTouchesOnlyItsTunnels) {
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  lab::Host& val2 = add("val2");
+  start_all();
+  push_all(topology(false), "v1.json");
+  ASSERT_TRUE(all_up(gms)) << why(gms);
+  const json before = *tunnel(status(gms), "val1");
+
+  // Add val2: gms loads exactly one connection and leaves val1's alone.
+  const std::string v2 = topology(true).write(lab_->workdir() + "/v2.json");
+  std::string out;
+  ASSERT_EQ(ctl(gms, {"diff", v2, "--json"}, &out), 0) << out;
+  EXPECT_EQ(json::parse(out)["load"], json::array({"zb_gms_val2"})) << out;
+  ASSERT_EQ(ctl(gms, {"push", v2, "--json"}, &out), 0) << out;
+  const json pushed = json::parse(out);
+  EXPECT_EQ(pushed["loaded"], json::array({"zb_gms_val2"})) << out;
+  EXPECT_EQ(pushed["unloaded"], json::array()) << out;
+  EXPECT_EQ(pushed["unchanged"], 1) << out;
+  for (lab::Host* h : {&val1, &val2}) ASSERT_EQ(ctl(*h, {"push", v2}, &out), 0) << out;
+  ASSERT_TRUE(all_up(gms)) << why(gms);
+  EXPECT_TRUE(lab_->ping(val2, gms.inner_addr, 2));
+  json during = *tunnel(status(gms), "val1");
+  EXPECT_EQ(during["ike_uniqueid"], before["ike_uniqueid"]);
+  EXPECT_EQ(during["spi_in"], before["spi_in"]);
+  EXPECT_EQ(during["spi_out"], before["spi_out"]);
+
+  // Remove val2 again: one unload, val1 untouched.
+  const std::string v3 = topology(false).write(lab_->workdir() + "/v3.json");
+  ASSERT_EQ(ctl(gms, {"push", v3, "--json"}, &out), 0) << out;
+  const json removed = json::parse(out);
+  EXPECT_EQ(removed["unloaded"], json::array({"zb_gms_val2"})) << out;
+  EXPECT_EQ(removed["loaded"], json::array()) << out;
+  const json after_status = status(gms);
+  EXPECT_EQ(tunnel(after_status, "val2"), nullptr);
+  const json after = *tunnel(after_status, "val1");
+  EXPECT_EQ(after["ike_uniqueid"], before["ike_uniqueid"]);
+  EXPECT_EQ(after["spi_in"], before["spi_in"]);
+  EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 2));
+  EXPECT_EQ(after_status["topology"]["version"], 3);
+
+  // Rollback re-applies version 2 (val2 back) as version 4.
+  ASSERT_EQ(ctl(gms, {"rollback", "--json"}, &out), 0) << out;
+  EXPECT_EQ(json::parse(out)["loaded"], json::array({"zb_gms_val2"})) << out;
+  EXPECT_EQ(status(gms)["topology"]["version"], 4);
+}
+
+TEST_F(Ndsipd, BadPushIsRejectedWithEveryErrorAndNothingChanges) {
+  lab::Host& gms = add("gms");
+  add("val1");
+  start_all();
+  push_all(topology(false), "good.json");
+  ASSERT_TRUE(all_up(gms)) << why(gms);
+  const json before = status(gms);
+
+  const std::string bad = lab_->workdir() + "/bad.json";
+  std::string text = topology(false).json();
+  text.replace(text.find(gms.outer_addr), gms.outer_addr.size(), "192.0.2.300");
+  text.replace(text.find("\"val-server\""), 12, "\"val-sever\"");
+  std::ofstream(bad) << text;
+  std::string out;
+  EXPECT_EQ(ctl(gms, {"push", bad}, &out), 1) << out;
+  EXPECT_NE(out.find("/nodes/0/addresses/0"), std::string::npos) << out;
+  EXPECT_NE(out.find("/nodes/1/role"), std::string::npos) << out;
+  EXPECT_NE(out.find("nothing was changed"), std::string::npos) << out;
+
+  std::ofstream(bad, std::ios::trunc) << "{ not json";
+  EXPECT_EQ(ctl(gms, {"push", bad}, &out), 1) << out;
+
+  // The daemon still runs, on the same topology, with the same SAs.
+  const json after = status(gms);
+  EXPECT_EQ(after["topology"], before["topology"]);
+  EXPECT_EQ((*tunnel(after, "val1"))["ike_uniqueid"], (*tunnel(before, "val1"))["ike_uniqueid"]);
+  EXPECT_EQ(ctl(gms, {"status"}), 0);
+}
+
+TEST_F(Ndsipd, CharonKilledComesBackWithItsTunnelsWithoutOperatorAction) {
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  start_all();
+  push_all(topology(false), "topology.json");
+  ASSERT_TRUE(all_up(gms)) << why(gms);
+
+  lab_->stop_charon(gms, SIGKILL);
+  // ndsipd notices: status says charon is unreachable (exit 2).
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  int rc = 0;
+  while ((rc = ctl(gms, {"status"})) != 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(rc, 2) << why(gms);
+  lab_->start_charon(gms);
+  EXPECT_TRUE(all_up(gms, 20s)) << why(gms);
+  EXPECT_TRUE(all_up(val1, 20s)) << why(val1);
+  EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 3));
+}
+
+TEST_F(Ndsipd, RestartingNdsipdDoesNotChurnHealthySas) {
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  start_all();
+  push_all(topology(false), "topology.json");
+  ASSERT_TRUE(all_up(gms)) << why(gms);
+  ASSERT_TRUE(all_up(val1)) << why(val1);
+  const json before = *tunnel(status(gms), "val1");
+
+  lab_->stop_ndsipd(gms, SIGKILL);
+  start(gms);
+  ASSERT_TRUE(all_up(gms)) << why(gms);
+  const json s = status(gms);
+  // It reloaded the accepted topology and found everything in place: nothing re-sent.
+  EXPECT_EQ(s["topology"]["version"], 1);
+  EXPECT_EQ(s["last_apply"]["loaded"], json::array()) << s.dump(2);
+  const json after = *tunnel(s, "val1");
+  EXPECT_EQ(after["ike_uniqueid"], before["ike_uniqueid"]);
+  EXPECT_EQ(after["spi_in"], before["spi_in"]);
+  EXPECT_EQ(after["spi_out"], before["spi_out"]);
+}
+
+TEST_F(Ndsipd, PeerDownIsShownWithTheReasonAndTheTunnelReturns) {
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  start_all();
+  push_all(topology(false), "topology.json");
+  ASSERT_TRUE(all_up(gms)) << why(gms);
+
+  lab_->stop_ndsipd(val1, SIGKILL);
+  lab_->stop_charon(val1, SIGKILL);
+  // gms's DPD (2 s) and retransmits (3 s) find the peer gone.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  json t;
+  while (std::chrono::steady_clock::now() < deadline) {
+    t = *tunnel(status(gms), "val1");
+    if (t["state"] != "up" && !t["last_error"].get<std::string>().empty()) break;
+    std::this_thread::sleep_for(300ms);
+  }
+  EXPECT_NE(t["state"], "up") << t.dump(2);
+  EXPECT_FALSE(t["last_error"].get<std::string>().empty()) << t.dump(2);
+  EXPECT_EQ(ctl(gms, {"status"}), 1);
+
+  // The peer returns (charon and ndsipd, which reloads its accepted topology): the tunnel
+  // comes back with no operator action.
+  start(val1);
+  EXPECT_TRUE(all_up(gms, 60s)) << why(gms);
+  EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 3));
+}
+
+TEST_F(Ndsipd, ControlSocketRefusesOtherUsers) {
+  lab::Host& gms = add("gms");
+  start_all();
+  struct stat st {};
+  ASSERT_EQ(::stat(gms.control_socket.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  EXPECT_EQ(st.st_uid, 0u);
+
+  // As "nobody": the file mode refuses the connect; with the mode opened up, SO_PEERCRED does.
+  auto as_nobody = [&]() -> std::string {
+    int fds[2];
+    if (::pipe(fds) != 0) return "pipe failed";
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      std::string result;
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
+        result = "setuid failed";
+      } else {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::snprintf(a.sun_path, sizeof a.sun_path, "%s", gms.control_socket.c_str());
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+          result = "connect refused";
+        } else {
+          const char req[] = "{\"version\":1,\"command\":\"status\"}\n";
+          (void)!::write(fd, req, sizeof req - 1);
+          char buf[512] = {};
+          const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+          result = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "no answer";
+        }
+      }
+      (void)!::write(fds[1], result.data(), result.size());
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string result;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) result.append(buf, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    ::waitpid(pid, nullptr, 0);
+    return result;
+  };
+  // Let "nobody" reach the socket's directory, so only the socket decides.
+  for (const std::string& dir : {lab_->workdir(), gms.dir}) ASSERT_EQ(::chmod(dir.c_str(), 0711), 0);
+  EXPECT_EQ(as_nobody(), "connect refused");
+  ASSERT_EQ(::chmod(gms.control_socket.c_str(), 0666), 0);
+  const std::string answer = as_nobody();
+  EXPECT_NE(answer.find("permission denied"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("\"tunnels\""), std::string::npos) << answer;
+  // Root still gets its answers; the daemon is unharmed.
+  EXPECT_EQ(ctl(gms, {"version"}), 0);
+}
+
+TEST_F(Ndsipd, MalformedAndOversizedRequestsGetErrorsAndTheDaemonKeepsRunning) {
+  lab::Host& gms = add("gms");
+  start_all();
+  auto raw = [&](const std::string& bytes) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", gms.control_socket.c_str());
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+      const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<std::size_t>(n);
+    }
+    std::string answer;
+    char buf[4096];
+    ssize_t n;
+    while (answer.find('\n') == std::string::npos && (n = ::read(fd, buf, sizeof buf)) > 0) {
+      answer.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return answer;
+  };
+  EXPECT_NE(raw("garbage\n").find("malformed request"), std::string::npos);
+  EXPECT_NE(raw("[1,2]\n").find("malformed request"), std::string::npos);
+  EXPECT_NE(raw("{\"version\":99,\"command\":\"status\"}\n").find("unsupported protocol version"),
+            std::string::npos);
+  EXPECT_NE(raw("{\"version\":1,\"command\":\"format-disk\"}\n").find("unknown command"), std::string::npos);
+  EXPECT_NE(raw("{\"version\":1,\"command\":\"push\"}\n").find("\\\"topology\\\""), std::string::npos);
+  EXPECT_NE(raw("{\"version\":1,\"command\":\"push\",\"topology\":\"\\u0000\"}\n").find("nothing was changed"),
+            std::string::npos);
+  // Larger than the limit, with no newline: refused before it is all buffered.
+  EXPECT_NE(raw(std::string(161u * 1024 * 1024, 'x')).find("request larger than"), std::string::npos);
+  EXPECT_EQ(ctl(gms, {"version"}), 0) << lab_->ndsipd_log_tail(gms);
+  EXPECT_EQ(::kill(gms.ndsipd_pid, 0), 0);
+}

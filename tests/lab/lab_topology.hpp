@@ -1,0 +1,45 @@
+// Topologies for lab hosts (format v1, docs/topology.md), as the JSON text that ndsipctl
+// validates, plans and pushes. Nodes take their addresses, identities and protected prefixes
+// from the lab hosts; every domain trusts the lab CA.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lab/lab.hpp"
+
+namespace ndsip::lab {
+
+struct LabTopology {
+  struct Domain {
+    std::string name;
+    std::vector<std::string> segs;
+  };
+  struct Node {
+    const Host* host;
+    std::string role;                   // "seal-server", "val-server", "seg"
+    std::string domain = "lab";
+    std::vector<std::string> services;  // seal-server only
+  };
+  struct Use {
+    std::string val_server, seal_server;
+    std::vector<std::string> services;
+    bool via_capif = false;
+  };
+  struct Interconnect {
+    std::string a, b;
+    std::vector<std::string> services;
+  };
+
+  std::string name = "lab";
+  std::vector<Domain> domains{{"lab", {}}};
+  std::vector<Node> nodes;
+  std::vector<Use> uses;
+  std::vector<Interconnect> interconnects;
+
+  std::string json() const;
+  // Writes json() to `path` and returns path.
+  std::string write(const std::string& path) const;
+};
+
+}  // namespace ndsip::lab
