@@ -1,0 +1,46 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "daemon/config.hpp"
+
+using namespace ndsip::daemon;
+using namespace std::chrono_literals;
+
+TEST(Config, FlagsAndDefaults) {
+  const auto r = parse_config({"--node", "gms-a", "--poll-interval", "500ms", "--max-initiating", "3"});
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_EQ(r.config->node, "gms-a");
+  EXPECT_EQ(r.config->poll_interval, 500ms);
+  EXPECT_EQ(r.config->max_initiating, 3u);
+  EXPECT_EQ(r.config->control_socket, "/run/ndsip/ndsipd.sock");
+  EXPECT_EQ(r.config->state_dir, "/var/lib/ndsip");
+}
+
+TEST(Config, FileWithFlagsWinning) {
+  const std::string path = std::filesystem::temp_directory_path() / ("ndsipd-" + std::to_string(::getpid()) + ".conf");
+  std::ofstream(path) << "node = from-file\nvici = unix:///x.vici\npoll-interval = 2m\n";
+  const auto r = parse_config({"--config", path, "--node", "from-flag"});
+  std::filesystem::remove(path);
+  ASSERT_TRUE(r.config) << r.output;
+  EXPECT_EQ(r.config->node, "from-flag");
+  EXPECT_EQ(r.config->vici_uri, "unix:///x.vici");
+  EXPECT_EQ(r.config->poll_interval, 120s);
+}
+
+TEST(Config, BadInputIsAClearUsageError) {
+  EXPECT_EQ(parse_config({}).exit_code, 2);
+  EXPECT_NE(parse_config({}).output.find("--node"), std::string::npos);
+  const auto bad = parse_config({"--node", "a", "--poll-interval", "soon"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("\"soon\" is not a duration"), std::string::npos);
+  EXPECT_EQ(parse_config({"--node", "a", "--bogus"}).exit_code, 2);
+  EXPECT_EQ(parse_config({"--node", "a", "--max-initiating", "0"}).exit_code, 2);
+  EXPECT_EQ(parse_config({"--config", "/nonexistent/ndsipd.conf"}).exit_code, 2);
+  const auto help = parse_config({"--help"});
+  EXPECT_FALSE(help.config);
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("--control-socket"), std::string::npos);
+}

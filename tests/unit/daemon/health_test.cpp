@@ -1,0 +1,125 @@
+// Tunnel states from list-sas snapshots: up, down with a reason, connecting with a timeout,
+// re-initiation paced and backed off, black holes found.
+#include <gtest/gtest.h>
+
+#include "health/tunnels.hpp"
+#include "reconcile/connection_section.hpp"
+
+using namespace ndsip;
+using namespace std::chrono_literals;
+using health::State;
+
+namespace {
+
+policy::NodePlan plan_with(int peers) {
+  policy::NodePlan p;
+  p.node = "a";
+  for (int i = 0; i < peers; ++i) {
+    policy::ConnectionPlan c;
+    c.peer = "p" + std::to_string(i);
+    c.name = "zb_a_" + c.peer;
+    policy::ChildPlan ch;
+    ch.name = "a_" + c.peer;
+    c.children = {ch};
+    p.connections.push_back(c);
+  }
+  return p;
+}
+
+vici::IkeSa sa(const std::string& conn, const std::string& child, unsigned long long in,
+               unsigned long long out, const std::string& id = "1") {
+  vici::IkeSa s;
+  s.name = conn;
+  s.uniqueid = "7";
+  s.state = "ESTABLISHED";
+  vici::ChildSa c;
+  c.name = child;
+  c.state = "INSTALLED";
+  c.uniqueid = id;
+  c.packets_in = in;
+  c.packets_out = out;
+  c.install_time = 12;
+  s.children = {c};
+  return s;
+}
+
+}  // namespace
+
+TEST(Tunnels, UpDownAndTheReason) {
+  health::Tunnels t;
+  t.set_desired(plan_with(1), &reconcile::is_initiator);
+  const auto now = health::Clock::now();
+  t.observe({sa("zb_a_p0", "a_p0", 1, 1)}, now);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").state, State::up);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").established, 12u);
+  t.observe({}, now + 1s);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").state, State::down);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").last_error, "SA went down");
+  t.all_down("charon unreachable: x", now + 2s);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").last_error, "charon unreachable: x");
+}
+
+TEST(Tunnels, InitiationsArePacedAndBackedOff) {
+  health::Tunnels t(health::Settings{5s, 30s});
+  t.set_desired(plan_with(10), &reconcile::is_initiator);
+  const auto now = health::Clock::now();
+  auto due = t.due(now, 3);
+  ASSERT_EQ(due.size(), 3u);  // at most 3 in flight
+  for (const auto& k : due) t.started(k, now);
+  EXPECT_EQ(t.connecting(), 3u);
+  EXPECT_TRUE(t.due(now, 3).empty());
+  // Connecting for longer than the timeout: down, with a reason, and not retried at once.
+  t.observe({}, now + 6s);
+  const auto& first = t.all().at(due[0]);
+  EXPECT_EQ(first.state, State::down);
+  EXPECT_NE(first.last_error.find("timeout"), std::string::npos);
+  EXPECT_GT(first.next_attempt, now);
+  // retry_now (ndsipctl reconnect) makes a peer due at once.
+  t.retry_now(first.peer);
+  EXPECT_EQ(t.all().at(due[0]).next_attempt, health::Clock::time_point{});
+}
+
+TEST(Tunnels, ResponderSideIsNeverDue) {
+  health::Tunnels t;
+  policy::NodePlan p = plan_with(1);
+  p.node = "zz";  // "zz" > "p0": the peer initiates
+  t.set_desired(p, &reconcile::is_initiator);
+  EXPECT_TRUE(t.due(health::Clock::now(), 10).empty());
+}
+
+TEST(Tunnels, BlackHoleIsDegradedOnce) {
+  health::Tunnels t(health::Settings{30s, 10s});
+  t.set_desired(plan_with(1), &reconcile::is_initiator);
+  const auto now = health::Clock::now();
+  EXPECT_TRUE(t.observe({sa("zb_a_p0", "a_p0", 5, 5)}, now).empty());
+  EXPECT_TRUE(t.observe({sa("zb_a_p0", "a_p0", 5, 9)}, now + 1s).empty());
+  EXPECT_TRUE(t.observe({sa("zb_a_p0", "a_p0", 5, 20)}, now + 5s).empty());
+  EXPECT_EQ(t.observe({sa("zb_a_p0", "a_p0", 5, 30)}, now + 12s).size(), 1u);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").state, State::degraded);
+  EXPECT_TRUE(t.observe({sa("zb_a_p0", "a_p0", 5, 40)}, now + 13s).empty());  // reported once
+  // Inbound moves again (or a new CHILD_SA replaced it): up.
+  t.observe({sa("zb_a_p0", "a_p0", 6, 41)}, now + 14s);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").state, State::up);
+}
+
+TEST(Tunnels, IdleTunnelIsNotABlackHole) {
+  health::Tunnels t(health::Settings{30s, 10s});
+  t.set_desired(plan_with(1), &reconcile::is_initiator);
+  const auto now = health::Clock::now();
+  for (int i = 0; i < 5; ++i) t.observe({sa("zb_a_p0", "a_p0", 5, 5)}, now + std::chrono::seconds(10 * i));
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").state, State::up);
+}
+
+TEST(Backoff, GrowsToTheBoundWithJitter) {
+  health::Backoff b(100ms, 1s);
+  std::chrono::milliseconds last{0};
+  for (int i = 0; i < 20; ++i) {
+    const auto d = b.next();
+    EXPECT_LE(d, 1000ms);
+    EXPECT_GE(d, 50ms);
+    last = d;
+  }
+  EXPECT_GE(last, 500ms);  // at the bound, jittered within [0.5, 1]
+  b.reset();
+  EXPECT_LE(b.next(), 100ms);
+}
