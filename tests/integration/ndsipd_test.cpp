@@ -405,3 +405,33 @@ TEST_F(Ndsipd, MalformedAndOversizedRequestsGetErrorsAndTheDaemonKeepsRunning) {
   EXPECT_EQ(ctl(gms, {"version"}), 0) << lab_->ndsipd_log_tail(gms);
   EXPECT_EQ(::kill(gms.ndsipd_pid, 0), 0);
 }
+
+TEST_F(Ndsipd, NotifiesReadyAfterTheFirstReconcileAndPetsTheWatchdog) {
+  lab::Host& gms = add("gms");
+  lab_->make_pki();
+  lab_->start_charon(gms);
+  // Play systemd: a datagram socket for sd_notify, and a 1 s watchdog.
+  const std::string path = gms.dir + "/notify.sock";
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  gms.ndsipd_env = {"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=1000000"};
+  start(gms);
+  std::string all;
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    timeval tv{0, 200000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[1024];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) all += std::string(buf, static_cast<std::size_t>(n)) + "\n";
+  }
+  ::close(fd);
+  EXPECT_NE(all.find("READY=1"), std::string::npos) << all;
+  EXPECT_EQ(all.find("READY=1"), all.rfind("READY=1")) << "READY sent more than once:\n" << all;
+  std::size_t pets = 0;
+  for (std::size_t pos = 0; (pos = all.find("WATCHDOG=1", pos)) != std::string::npos; ++pos) ++pets;
+  EXPECT_GE(pets, 4u) << all;  // every 0.5 s for 3 s
+}

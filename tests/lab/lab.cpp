@@ -451,6 +451,7 @@ void Lab::start_ndsipd(Host& h, const std::string& program, const std::vector<st
   argv.insert(argv.end(), extra.begin(), extra.end());
   proc::SpawnOptions opts;
   opts.unset_env = {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"};
+  opts.set_env = h.ndsipd_env;
   opts.output_file = h.ndsipd_log;
   opts.new_process_group = true;
   const pid_t pid = proc::spawn(argv, opts);

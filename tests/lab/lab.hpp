@@ -53,6 +53,7 @@ struct Host {
   std::string ndsipd_log;      // "<dir>/ndsipd.log" (stdout and stderr, appended across restarts)
   std::string control_socket;  // "<dir>/ndsipd.sock"
   std::string state_dir;       // "<dir>/ndsip-state"
+  std::vector<std::string> ndsipd_env;  // extra "NAME=value" for the next start_ndsipd()
 };
 
 class Lab {
