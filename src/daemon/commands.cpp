@@ -24,7 +24,8 @@ void Daemon::handle(const Json& request, ControlServer::Reply reply) {
   if (command == "diff") return cmd_push(request, std::move(reply), true);
   if (command == "rollback") return cmd_rollback(std::move(reply));
   if (command == "reconnect") return cmd_reconnect(request, std::move(reply));
-  if (command == "status") return reply(status());
+  // A fresh list-sas first: counters and states as of now, not of the last interval.
+  if (command == "status") return poll([this, reply] { reply(status()); });
   if (command == "reload") {
     log("reload requested over the control socket");
     return reload([reply](Json result) { reply(std::move(result)); });

@@ -8,8 +8,10 @@
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -52,7 +54,7 @@ bool allowed(const ucred& cred, std::optional<gid_t> group, std::string* why) {
 
 struct Connection : std::enable_shared_from_this<Connection> {
   Connection(stream::socket s, ControlServer::Handler& h)
-      : socket(std::move(s)), buffer(max_control_request_bytes + 1), handler(h) {}
+      : socket(std::move(s)), linger(socket.get_executor()), buffer(max_control_request_bytes + 1), handler(h) {}
 
   void start(std::optional<gid_t> group) {
     ucred cred{};
@@ -122,16 +124,48 @@ struct Connection : std::enable_shared_from_this<Connection> {
         response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     asio::async_write(socket, asio::buffer(*text),
                       [self, text, close_after](boost::system::error_code ec, std::size_t) {
-                        if (ec || close_after) {
+                        if (ec) {
                           boost::system::error_code ignored;
                           self->socket.close(ignored);
+                          return;
+                        }
+                        if (close_after) {
+                          self->linger_then_close();
                           return;
                         }
                         self->read();  // several requests per connection are fine
                       });
   }
 
+  // Closing a unix socket with unread input resets the peer, which may then lose the answer
+  // just sent. So: end our side, discard what the peer still sends, close on its EOF or after
+  // two seconds at most.
+  void linger_then_close() {
+    boost::system::error_code ignored;
+    socket.shutdown(stream::socket::shutdown_send, ignored);
+    auto self = shared_from_this();
+    linger.expires_after(std::chrono::seconds(2));
+    linger.async_wait([self](boost::system::error_code) {
+      boost::system::error_code e;
+      self->socket.close(e);
+    });
+    discard();
+  }
+
+  void discard() {
+    auto self = shared_from_this();
+    socket.async_read_some(asio::buffer(sink), [self](boost::system::error_code ec, std::size_t) {
+      if (ec) {
+        self->linger.cancel();
+        return;
+      }
+      self->discard();
+    });
+  }
+
   stream::socket socket;
+  asio::steady_timer linger;
+  std::array<char, 4096> sink{};
   asio::streambuf buffer;
   ControlServer::Handler& handler;
 };

@@ -58,7 +58,8 @@ class Daemon {
   void reconcile(Done done);
   void run_reconcile();
   void initiate_due();
-  void poll();
+  // list-sas -> tunnel states; `then` (if any) runs after this snapshot is applied.
+  void poll(std::function<void()> then = {});
   void poll_soon();
   void schedule_poll(std::chrono::milliseconds after);
 
@@ -111,6 +112,7 @@ class Daemon {
   health::Tunnels tunnels_;
   boost::asio::steady_timer poll_timer_, soon_timer_, watchdog_timer_;
   bool polling_ = false;
+  std::vector<std::function<void()>> after_poll_;
   std::string last_alert_;
 
   std::unique_ptr<ControlServer> control_;

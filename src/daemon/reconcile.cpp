@@ -2,6 +2,7 @@
 // digests) -> load-conn / unload-conn, then paced initiations; list-sas on an interval and
 // after events -> tunnel states, re-initiation with backoff, black-hole rekeys.
 #include <set>
+#include <utility>
 
 #include "daemon/daemon.hpp"
 #include "reconcile/connection_section.hpp"
@@ -156,15 +157,24 @@ void Daemon::poll_soon() {
   });
 }
 
-void Daemon::poll() {
-  if (!charon_up_ || polling_) return;
+void Daemon::poll(std::function<void()> then) {
+  if (then) after_poll_.push_back(std::move(then));
+  if (!charon_up_) {
+    for (auto& f : std::exchange(after_poll_, {})) f();
+    return;
+  }
+  if (polling_) return;  // the poll in flight serves this caller too
   polling_ = true;
   vici::ListSasArgs args;
   args.noblock = true;
   session_.request(vici::request::list_sas(args), config_.vici_timeout,
                    [this](std::optional<vici::Error> e, vici::Reply reply) {
     polling_ = false;
-    if (e) return;  // a disconnect is handled by its own path
+    auto waiting = std::exchange(after_poll_, {});
+    if (e) {  // a disconnect is handled by its own path
+      for (auto& f : waiting) f();
+      return;
+    }
     const auto now = health::Clock::now();
     const std::vector<vici::IkeSa> sas = vici::parse::list_sas(reply);
     if (!last_alert_.empty()) {
@@ -185,6 +195,7 @@ void Daemon::poll() {
     }
     initiate_due();
     schedule_poll(config_.poll_interval);
+    for (auto& f : waiting) f();
   });
 }
 

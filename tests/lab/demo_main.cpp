@@ -1,37 +1,51 @@
-// The README's demo: two lab hosts with real charon, a certificate-authenticated IKEv2
-// tunnel programmed through ndsip's own VICI client, the SA and traffic shown, then cleanup.
-// The daemon work turns this into the full multi-host demo with ndsipd on every host.
+// The README's demo: a SEAL deployment of five hosts in two security domains, each with real
+// charon and real ndsipd. Operator A runs a SEAL server with an integrated SEG function and
+// two VAL servers (one reaching it through CAPIF); operator B runs a SEAL server without a
+// SEG (Za end to end) and a VAL server. The demo validates and plans the topology with
+// ndsipctl, pushes it to every host, prints `ndsipctl status` of each, sends traffic through
+// every tunnel, shows the ESP counters, and cleans up.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "lab/lab.hpp"
-#include "lab/tunnel_setup.hpp"
-#include "vici/client.hpp"
+#include "lab/lab_topology.hpp"
+#include "lab/process.hpp"
 
 using namespace ndsip;
 using namespace std::chrono_literals;
 
 namespace {
 
-void show_sas(const std::string& host, vici::Client& client) {
-  for (const vici::IkeSa& sa : client.list_sas()) {
-    std::printf("  %s: IKE_SA %s #%s %s  %s[%s] <-> %s[%s]  %s/%s/%s\n", host.c_str(),
-                sa.name.c_str(), sa.uniqueid.c_str(), sa.state.c_str(), sa.local_host.c_str(),
-                sa.local_id.c_str(), sa.remote_host.c_str(), sa.remote_id.c_str(),
-                sa.encr_alg.c_str(), sa.prf_alg.c_str(), sa.dh_group.c_str());
-    for (const vici::ChildSa& c : sa.children) {
-      std::printf("  %s:   CHILD_SA %s #%s %s %s/%s  SPIs %s/%s  in %llu B %llu pkts, out %llu B "
-                  "%llu pkts  %s === %s\n",
-                  host.c_str(), c.name.c_str(), c.uniqueid.c_str(), c.state.c_str(),
-                  c.mode.c_str(), c.encap == "yes" ? "UDP-encap" : "ESP", c.spi_in.c_str(),
-                  c.spi_out.c_str(), c.bytes_in, c.packets_in, c.bytes_out, c.packets_out,
-                  c.local_ts.empty() ? "" : c.local_ts[0].c_str(),
-                  c.remote_ts.empty() ? "" : c.remote_ts[0].c_str());
-    }
+// Runs ndsipctl, echoing the command and its output; returns the exit code.
+int ctl(const std::vector<std::string>& args, bool echo = true, std::string* captured = nullptr) {
+  std::vector<std::string> argv{NDSIP_CTL};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string out;
+  const int rc = lab::proc::run(argv, &out);
+  if (echo) {
+    std::string shown = "ndsipctl";
+    for (const auto& a : args) shown += " " + (a.find('/') != std::string::npos ? a.substr(a.rfind('/') + 1) : a);
+    std::printf("\n$ %s\n%s", shown.c_str(), out.c_str());
   }
+  if (captured) *captured = out;
+  return rc;
+}
+
+bool wait_all_up(const std::vector<lab::Host*>& hosts, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool all = true;
+    for (const lab::Host* h : hosts) all &= ctl({"status", "--socket", h->control_socket}, false) == 0;
+    if (all) return true;
+    std::this_thread::sleep_for(250ms);
+  }
+  return false;
 }
 
 }  // namespace
@@ -42,57 +56,89 @@ int main() {
     return 2;
   }
   try {
-    lab::Lab lab("demo");
-    lab::Host& a = lab.add_host("a");
-    lab::Host& b = lab.add_host("b");
-    lab.make_pki();
-    lab.start_charon(a);
-    lab.start_charon(b);
-    std::printf("lab: %s (%s, inner %s) and %s (%s, inner %s), charon pids %d and %d\n",
-                a.fqdn.c_str(), a.outer_addr.c_str(), a.inner_addr.c_str(), b.fqdn.c_str(),
-                b.outer_addr.c_str(), b.inner_addr.c_str(), a.charon_pid, b.charon_pid);
-
-    vici::Client ca, cb;
-    ca.connect(a.vici_uri);
-    cb.connect(b.vici_uri);
-    const vici::VersionInfo v = ca.version();
-    std::printf("vici: connected to %s %s on both hosts\n", v.daemon.c_str(), v.version.c_str());
-
-    lab::program_tunnel(ca, cb, lab, a, b);
-    std::printf("vici: load-cert (CA, own), load-key: %zu key(s) on a, %zu on b\n",
-                ca.get_keys().size(), cb.get_keys().size());
-    const std::string conn = lab::connection_name(a, b), child = lab::child_name(a, b);
-    std::printf("vici: load-conn %s on a, %s on b (%s, ESP %s)\n", conn.c_str(),
-                lab::connection_name(b, a).c_str(), lab::ike_proposal, lab::esp_proposal);
-
-    bool up = false;
-    ca.subscribe("child-updown", [&](const std::string&, const vici::Message& m) {
-      if (m.flag("up")) up = true;
-    });
     const auto t0 = std::chrono::steady_clock::now();
-    ca.initiate({child, conn, 10000, false});
-    ca.run_until([&] { return up; }, 5s);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
-    std::printf("vici: initiate %s -> child-updown up=%s after %lld ms\n", child.c_str(),
-                up ? "yes" : "no", static_cast<long long>(ms));
+    lab::Lab lab("demo");
+    lab::Host& gms_a = lab.add_host("gms-a");
+    lab::Host& val_1 = lab.add_host("val-1");
+    lab::Host& val_2 = lab.add_host("val-2");
+    lab::Host& gms_b = lab.add_host("gms-b");
+    lab::Host& val_3 = lab.add_host("val-3");
+    const std::vector<lab::Host*> hosts{&gms_a, &val_1, &val_2, &gms_b, &val_3};
+    lab.make_pki();
 
-    const int replies = lab.ping_replies(a, b.inner_addr, 5);
-    std::printf("traffic: ping %s -> %s through the tunnel: %d/5 replies\n",
-                a.inner_addr.c_str(), b.inner_addr.c_str(), replies);
-    std::printf("list-sas:\n");
-    show_sas("a", ca);
-    show_sas("b", cb);
+    lab::LabTopology t;
+    t.name = "ndsip demo: two operators";
+    t.domains = {{"operator-a", {"gms-a"}}, {"operator-b", {}}};
+    t.nodes = {{&gms_a, "seal-server", "operator-a", {"group-management", "key-management", "location-management"}},
+               {&val_1, "val-server", "operator-a"},
+               {&val_2, "val-server", "operator-a"},
+               {&gms_b, "seal-server", "operator-b", {"group-management", "data-delivery"}},
+               {&val_3, "val-server", "operator-b"}};
+    t.uses = {{"val-1", "gms-a", {"group-management", "key-management"}},
+              {"val-2", "gms-a", {"group-management", "location-management"}, true},
+              {"val-3", "gms-b", {"group-management", "data-delivery"}}};
+    t.interconnects = {{"gms-a", "gms-b", {"group-management"}}};
+    const std::string topo = t.write(lab.workdir() + "/demo-topology.json");
 
-    const bool ok = up && replies == 5;
-    std::printf("%s\n", ok ? "demo: tunnel up, traffic passed; cleaning up"
-                           : "demo: FAILED; cleaning up");
-    lab.teardown();
-    std::printf("demo: lab removed (namespaces deleted, charon processes ended)\n");
-    return ok ? 0 : 1;
+    std::printf("lab: %zu hosts, each in its own network namespace with its own charon and ndsipd\n",
+                hosts.size());
+    for (lab::Host* h : hosts) {
+      lab.start_charon(*h);
+      lab.start_ndsipd(*h, NDSIP_DAEMON);
+      std::printf("  %-6s %-26s outer %-12s protects %s/32  (charon pid %d, ndsipd pid %d)\n",
+                  h->name.c_str(), h->fqdn.c_str(), h->outer_addr.c_str(), h->inner_addr.c_str(),
+                  h->charon_pid, h->ndsipd_pid);
+    }
+
+    if (ctl({"validate", topo}) != 0) return 1;
+    ctl({"plan", topo, "--node", "gms-a"});
+    for (lab::Host* h : hosts) {
+      if (ctl({"push", topo, "--socket", h->control_socket}, h == &gms_a) != 0) {
+        std::fprintf(stderr, "push to %s failed:\n%s", h->name.c_str(), lab.ndsipd_log_tail(*h).c_str());
+        return 1;
+      }
+    }
+    std::printf("\npushed to all %zu hosts; waiting for every tunnel to come up...\n", hosts.size());
+    const bool up = wait_all_up(hosts, 30s);
+
+    for (lab::Host* h : hosts) ctl({"status", "--socket", h->control_socket});
+    if (!up) {
+      std::fprintf(stderr, "\nnot every tunnel came up in 30 s\n");
+      return 1;
+    }
+
+    // Traffic through every tunnel, between the protected prefixes.
+    std::printf("\ntraffic between protected addresses (through ESP):\n");
+    int failures = 0;
+    const std::vector<std::pair<lab::Host*, lab::Host*>> pairs{
+        {&val_1, &gms_a}, {&gms_a, &gms_b}, {&val_3, &gms_b}};
+    for (auto [from, to] : pairs) {
+      const int replies = lab.ping_replies(*from, to->inner_addr, 5);
+      std::printf("  %-6s -> %-6s %s -> %s: %d/5 replies\n", from->name.c_str(), to->name.c_str(),
+                  from->inner_addr.c_str(), to->inner_addr.c_str(), replies);
+      failures += replies == 5 ? 0 : 1;
+    }
+    std::printf("  val-2  -> gms-a  no tunnel: CAPIF-2e security applies (TS 33.122)\n");
+    std::printf("\nESP counters after the pings:\n");
+    for (lab::Host* h : {&gms_a, &gms_b}) {
+      std::string out;
+      ctl({"status", "--json", "--socket", h->control_socket}, false, &out);
+      const nlohmann::json status = nlohmann::json::parse(out);
+      for (const auto& tun : status["tunnels"]) {
+        std::printf("  %-6s %-14s %-8s packets in %llu out %llu, bytes in %llu out %llu, SPIs %s/%s\n",
+                    h->name.c_str(), tun["child"].get<std::string>().c_str(),
+                    tun["zone"].get<std::string>().c_str(), tun["packets_in"].get<unsigned long long>(),
+                    tun["packets_out"].get<unsigned long long>(), tun["bytes_in"].get<unsigned long long>(),
+                    tun["bytes_out"].get<unsigned long long>(), tun["spi_in"].get<std::string>().c_str(),
+                    tun["spi_out"].get<std::string>().c_str());
+      }
+    }
+    std::printf("\n%s in %.1f s; cleaning up (ndsipd and charon stopped by PID, namespaces deleted)\n",
+                failures == 0 ? "demo passed" : "demo FAILED",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return failures == 0 ? 0 : 1;
   } catch (const std::exception& e) {
-    std::cerr << "ndsip demo: " << e.what() << "\n";
+    std::cerr << "ndsip demo failed: " << e.what() << "\n";
     return 1;
   }
 }
