@@ -99,7 +99,8 @@ class Daemon {
   vici::Session session_;
   bool charon_up_ = false;
   std::string charon_version_, charon_error_;
-  health::Backoff reconnect_backoff_{std::chrono::milliseconds(100), std::chrono::seconds(5)};
+  // A local socket: cheap to retry, and a restarted charon should be picked up within a second.
+  health::Backoff reconnect_backoff_{std::chrono::milliseconds(50), std::chrono::seconds(1)};
   boost::asio::steady_timer reconnect_timer_;
 
   // Reconcile.

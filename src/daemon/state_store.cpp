@@ -44,7 +44,7 @@ std::string history_name(std::uint64_t version) {
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, const std::string& data, unsigned mode) {
+void write_file_atomically(const std::string& path, const std::string& data, unsigned mode, bool durable) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) throw sys_error("cannot create", tmp);
@@ -59,14 +59,14 @@ void write_file_atomically(const std::string& path, const std::string& data, uns
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (durable && ::fsync(fd) != 0) {
     const auto e = sys_error("cannot fsync", tmp);
     ::close(fd);
     throw e;
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) throw sys_error("cannot rename to", path);
-  fsync_dir(fs::path(path).parent_path());
+  if (durable) fsync_dir(fs::path(path).parent_path());
 }
 
 StateStore::StateStore(std::string dir) : dir_(std::move(dir)) {
@@ -80,7 +80,7 @@ std::vector<std::uint64_t> StateStore::history_versions() const {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(fs::path(dir_) / "history", ec)) {
     const std::string stem = e.path().stem().string();
-    if (e.path().extension() != ".json" || stem.empty() ||
+    if (e.path().extension() != ".json" || stem.empty() || stem.size() > 18 ||
         !std::all_of(stem.begin(), stem.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       continue;
     }
@@ -93,10 +93,7 @@ std::vector<std::uint64_t> StateStore::history_versions() const {
 std::uint64_t StateStore::accept(const std::string& text) {
   const auto versions = history_versions();
   const std::uint64_t version = versions.empty() ? 1 : versions.back() + 1;
-  // History first: if we crash between the two writes, current() still names the old one
-  // and the new one is in the history, not lost.
   write_file_atomically((fs::path(dir_) / "history" / history_name(version)).string(), text);
-  write_file_atomically((fs::path(dir_) / "current").string(), std::to_string(version) + "\n");
   for (std::size_t i = 0; i + history_size < versions.size() + 1; ++i) {
     std::error_code ec;
     fs::remove(fs::path(dir_) / "history" / history_name(versions[i]), ec);
@@ -105,34 +102,27 @@ std::uint64_t StateStore::accept(const std::string& text) {
 }
 
 std::optional<StoredTopology> StateStore::current() const {
-  const auto pointer = slurp(fs::path(dir_) / "current");
-  if (!pointer) return std::nullopt;
-  try {
-    const std::uint64_t version = std::stoull(*pointer);
-    const auto text = slurp(fs::path(dir_) / "history" / history_name(version));
-    if (!text) return std::nullopt;
-    return StoredTopology{version, *text};
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  const auto versions = history_versions();
+  if (versions.empty()) return std::nullopt;
+  const auto text = slurp(fs::path(dir_) / "history" / history_name(versions.back()));
+  if (!text) return std::nullopt;
+  return StoredTopology{versions.back(), *text};
 }
 
 std::optional<StoredTopology> StateStore::previous() const {
-  const auto cur = current();
-  if (!cur) return std::nullopt;
-  std::optional<std::uint64_t> before;
-  for (std::uint64_t v : history_versions()) {
-    if (v < cur->version) before = v;
-  }
-  if (!before) return std::nullopt;
-  const auto text = slurp(fs::path(dir_) / "history" / history_name(*before));
+  const auto versions = history_versions();
+  if (versions.size() < 2) return std::nullopt;
+  const std::uint64_t before = versions[versions.size() - 2];
+  const auto text = slurp(fs::path(dir_) / "history" / history_name(before));
   if (!text) return std::nullopt;
-  return StoredTopology{*before, *text};
+  return StoredTopology{before, *text};
 }
 
 void StateStore::save_applied(const reconcile::Applied& applied) {
+  // A cache, not a record: if a crash loses it, ndsipd re-sends load-conn, which charon
+  // treats as a no-op for identical content. So no fsync on the apply path.
   write_file_atomically((fs::path(dir_) / "applied.json").string(),
-                        nlohmann::json(applied).dump(1) + "\n");
+                        nlohmann::json(applied).dump(1) + "\n", 0640, false);
 }
 
 reconcile::Applied StateStore::load_applied() const {

@@ -3,7 +3,9 @@
 // ndsipd knows what is already in place and touches nothing that did not change.
 //
 // Every write is atomic (write a temporary file, fsync, rename, fsync the directory): a crash
-// or power loss leaves the old file or the new one, never a torn one.
+// or power loss leaves the old file or the new one, never a torn one. The current topology is
+// the newest file in history/ (a rollback is stored as a new version), so accepting one costs
+// one durable write.
 #pragma once
 
 #include <cstdint>
@@ -44,7 +46,10 @@ class StateStore {
   std::string dir_;
 };
 
-// Writes `data` to `path` atomically (see above). Throws std::runtime_error naming the path.
-void write_file_atomically(const std::string& path, const std::string& data, unsigned mode = 0640);
+// Writes `data` to `path` atomically (see above). `durable`: fsync the file and the directory,
+// so it survives a power loss; without, a crash may leave the old content (never a torn
+// file). Throws std::runtime_error naming the path.
+void write_file_atomically(const std::string& path, const std::string& data, unsigned mode = 0640,
+                           bool durable = true);
 
 }  // namespace ndsip::daemon
