@@ -7,13 +7,14 @@
 
 #include <iostream>
 
+#include "health/failure_reason.hpp"
 #include "vici/commands.hpp"
 
 namespace ndsip::daemon {
 
 namespace {
 
-constexpr const char* events[] = {"ike-updown", "child-updown", "ike-rekey", "child-rekey", "alert"};
+constexpr const char* events[] = {"ike-updown", "child-updown", "ike-rekey", "child-rekey", "alert", "log"};
 
 std::string data_dir_or(const std::string& configured, const char* sub) {
   return configured.empty() ? std::string(NDSIP_DEFAULT_DATA_DIR) + "/" + sub : configured;
@@ -82,9 +83,18 @@ void Daemon::start() {
 
   for (const char* event : events) {
     session_.subscribe(event, [this](const std::string& name, const vici::Message& m) {
+      if (name == "log") {
+        // The reason a tunnel failed is said only in charon's log; keep it for status.
+        const std::string ike = m.value_or("ikesa-name");
+        if (auto reason = health::failure_reason(m.value_or("msg")); reason && !ike.empty()) {
+          tunnels_.alert(ike, *reason);
+        }
+        return;  // log lines alone change no state: no poll
+      }
       if (name == "alert") {
         // Alerts carry the failure's kind (peer-auth-failed, proposal-mismatch-ike, ...).
         last_alert_ = m.value_or("type", "alert");
+        log("charon alert: " + vici::describe(m));
       }
       poll_soon();
     }, config_.vici_timeout, [this](std::optional<vici::Error> e) {

@@ -10,12 +10,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "lab/lab.hpp"
 #include "lab/lab_topology.hpp"
+#include "lab/pki.hpp"
 #include "lab/process.hpp"
 
 using namespace ndsip;
@@ -302,7 +304,7 @@ TEST_F(Ndsipd, PeerDownIsShownWithTheReasonAndTheTunnelReturns) {
     std::this_thread::sleep_for(300ms);
   }
   EXPECT_NE(t["state"], "up") << t.dump(2);
-  EXPECT_FALSE(t["last_error"].get<std::string>().empty()) << t.dump(2);
+  EXPECT_NE(t["last_error"].get<std::string>().find("retransmit timeout"), std::string::npos) << t.dump(2);
   EXPECT_EQ(ctl(gms, {"status"}), 1);
 
   // The peer returns (charon and ndsipd, which reloads its accepted topology): the tunnel
@@ -434,4 +436,113 @@ TEST_F(Ndsipd, NotifiesReadyAfterTheFirstReconcileAndPetsTheWatchdog) {
   std::size_t pets = 0;
   for (std::size_t pos = 0; (pos = all.find("WATCHDOG=1", pos)) != std::string::npos; ++pos) ++pets;
   EXPECT_GE(pets, 4u) << all;  // every 0.5 s for 3 s
+}
+
+// The reason a tunnel is down reaches status: the peer's certificate is from a CA gms does
+// not trust (peer-auth-failed), or the two ends share no proposal (proposal mismatch).
+TEST_F(Ndsipd, FailureReasonsAreShownInStatus) {
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  lab::Host& val2 = add("val2");
+  lab_->make_pki();
+  // val1: a certificate for its own name, but from another CA.
+  const auto rogue_ca = lab::pki::make_ca(lab_->workdir() + "/rogue-ca", "rogue CA");
+  const auto rogue = lab::pki::issue(rogue_ca, val1.fqdn, val1.dir + "/rogue.key.pem", val1.dir + "/rogue.cert.pem");
+  val1.cert_pem = rogue.cert;
+  val1.key_pem = rogue.key;
+  start(val1);
+  // val2: only AES-CBC proposals, which gms's profiles do not offer first... nor at all.
+  const fs::path cbc = fs::path(lab_->workdir()) / "cbc-policies";
+  fs::create_directories(cbc);
+  for (const auto& e : fs::directory_iterator(test_policies())) {
+    json p = json::parse(std::ifstream(e.path()));
+    p["ike"]["proposals"] = {"aes256-sha512-modp4096"};
+    p["esp"]["proposals"] = {"aes256-sha512-modp4096"};
+    std::ofstream(cbc / e.path().filename()) << p.dump(2);
+  }
+  lab_->start_charon(val2);
+  lab_->start_ndsipd(val2, NDSIP_DAEMON, {"--policies", cbc.string(), "--templates", NDSIP_SOURCE_DIR "/templates"});
+  start(gms);
+  push_all(topology(true), "topology.json");
+
+  std::string auth, proposal;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  // Until val1 has its connection it answers NO_PROPOSAL_CHOSEN too; retries then meet the
+  // real failure.
+  while ((auth.find("peer-auth-failed") == std::string::npos ||
+          proposal.find("proposal mismatch") == std::string::npos) &&
+         std::chrono::steady_clock::now() < deadline) {
+    const json s = status(gms);
+    auth = (*tunnel(s, "val1"))["last_error"];
+    proposal = (*tunnel(s, "val2"))["last_error"];
+    std::this_thread::sleep_for(300ms);
+  }
+  EXPECT_NE(auth.find("peer-auth-failed"), std::string::npos) << auth << why(gms);
+  EXPECT_NE(proposal.find("proposal mismatch"), std::string::npos) << proposal << why(gms);
+  EXPECT_EQ(ctl(gms, {"status"}), 1);
+}
+
+// ndsipctl reconnect tears the peer's tunnel down and brings it up again (a new IKE_SA);
+// reload re-reads credentials and refuses a key that became readable by others.
+TEST_F(Ndsipd, ReconnectAndReload) {
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  start_all();
+  push_all(topology(false), "topology.json");
+  ASSERT_TRUE(all_up(gms)) << why(gms);
+  const json before = *tunnel(status(gms), "val1");
+  std::string out;
+  ASSERT_EQ(ctl(gms, {"reconnect", "val1"}, &out), 0) << out;
+  EXPECT_NE(ctl(gms, {"reconnect", "nobody"}, &out), 0);
+  EXPECT_NE(out.find("not a peer"), std::string::npos) << out;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  json after;
+  while (std::chrono::steady_clock::now() < deadline) {
+    after = *tunnel(status(gms), "val1");
+    if (after["state"] == "up" && after["ike_uniqueid"] != before["ike_uniqueid"]) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(after["state"], "up") << after.dump(2);
+  EXPECT_NE(after["ike_uniqueid"], before["ike_uniqueid"]) << after.dump(2);
+  EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 2));
+
+  EXPECT_EQ(ctl(gms, {"reload"}, &out), 0) << out;
+  ASSERT_EQ(::chmod(gms.key_pem.c_str(), 0644), 0);
+  EXPECT_EQ(ctl(gms, {"reload"}, &out), 1) << out;
+  EXPECT_NE(out.find("accessible by group or others"), std::string::npos) << out;
+  EXPECT_EQ(ctl(gms, {"status"}), 0) << "a refused reload changed nothing" << why(gms);
+}
+
+// A black hole: the peer's charon (and with it the userspace ESP datapath) is frozen, so
+// packets leave and nothing comes back while the IKE_SA still looks established. ndsipd
+// reports the tunnel degraded and rekeys it; when the peer thaws, the tunnel is up again.
+TEST_F(Ndsipd, BlackHoleIsReportedDegradedAndRekeyed) {
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  lab_->make_pki();
+  for (lab::Host* h : {&gms, &val1}) {
+    lab_->start_charon(*h);
+    // The shipped profiles (DPD every 30 s), so DPD does not end the IKE_SA during the test.
+    lab_->start_ndsipd(*h, NDSIP_DAEMON, {"--black-hole-after", "2s"});
+  }
+  push_all(topology(false), "topology.json");
+  ASSERT_TRUE(all_up(gms)) << why(gms);
+  ASSERT_TRUE(lab_->ping(gms, val1.inner_addr, 2));
+
+  ASSERT_EQ(::kill(val1.charon_pid, SIGSTOP), 0);
+  std::thread traffic([&] { lab_->ping_replies(gms, val1.inner_addr, 30); });
+  json t;
+  const auto deadline = std::chrono::steady_clock::now() + 8s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    t = *tunnel(status(gms), "val1");
+    if (t["state"] == "degraded") break;
+    std::this_thread::sleep_for(250ms);
+  }
+  ::kill(val1.charon_pid, SIGCONT);
+  traffic.join();
+  EXPECT_EQ(t["state"], "degraded") << t.dump(2) << why(gms);
+  EXPECT_NE(t["last_error"].get<std::string>().find("black hole"), std::string::npos) << t.dump(2);
+  EXPECT_NE(lab_->ndsipd_log_tail(gms).find("degraded"), std::string::npos);
+  EXPECT_TRUE(all_up(gms, 30s)) << why(gms);
+  EXPECT_TRUE(lab_->ping(gms, val1.inner_addr, 3));
 }

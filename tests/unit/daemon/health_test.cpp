@@ -2,6 +2,7 @@
 // re-initiation paced and backed off, black holes found.
 #include <gtest/gtest.h>
 
+#include "health/failure_reason.hpp"
 #include "health/tunnels.hpp"
 #include "reconcile/connection_section.hpp"
 
@@ -122,4 +123,20 @@ TEST(Backoff, GrowsToTheBoundWithJitter) {
   EXPECT_GE(last, 500ms);  // at the bound, jittered within [0.5, 1]
   b.reset();
   EXPECT_LE(b.next(), 100ms);
+}
+
+TEST(FailureReason, CharonLogLinesToOperatorWords) {
+  using health::failure_reason;
+  EXPECT_EQ(failure_reason("giving up after 2 retransmits"), "retransmit timeout (peer not responding)");
+  EXPECT_NE(failure_reason("received AUTHENTICATION_FAILED notify error")->find("peer-auth-failed"),
+            std::string::npos);
+  EXPECT_NE(failure_reason("no trusted ECDSA public key found for 'val1.lab.ndsip.test'")->find("peer-auth-failed"),
+            std::string::npos);
+  EXPECT_NE(failure_reason("received NO_PROPOSAL_CHOSEN notify error")->find("proposal mismatch"),
+            std::string::npos);
+  EXPECT_EQ(failure_reason("received TS_UNACCEPTABLE notify, no CHILD_SA built"), "traffic selector mismatch");
+  EXPECT_EQ(failure_reason("certificate status is revoked"), "certificate revoked");
+  EXPECT_FALSE(failure_reason("IKE_SA zb_a_b[1] established between ..."));
+  EXPECT_FALSE(failure_reason("selected traffic selectors: 10.0.0.1/32 === 10.0.0.2/32"));
+  EXPECT_FALSE(failure_reason(""));
 }
