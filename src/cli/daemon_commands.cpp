@@ -2,6 +2,8 @@
 // reconnect, reload, version.
 #include <boost/program_options.hpp>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -127,86 +129,91 @@ std::string duration(long long s) {
   return o.str();
 }
 
+// One subcommand: parse, build the request (nullopt: an error was printed), send it, print
+// the answer.
+int daemon_command(const Args& args, const std::string& usage, const char* positional,
+                   const std::function<std::optional<json>(const Parsed&)>& request,
+                   const std::function<void(const json&)>& print, std::ostream& out, std::ostream& err) {
+  const Parsed p = parse_daemon_args(args, usage, positional, positional != nullptr, out, err);
+  if (p.exit >= 0) return p.exit;
+  const std::optional<json> req = request(p);
+  if (!req) return exit_invalid;
+  const auto r = ask(p, *req, err);
+  if (!r) return exit_unreachable;
+  return report(*r, p.json, out, err, print);
+}
+
+// push and diff send the topology file's text.
+std::function<std::optional<json>(const Parsed&)> with_topology(const char* command, std::ostream& err) {
+  return [command, &err](const Parsed& p) -> std::optional<json> {
+    std::string text;
+    if (!read_topology(p.positional, &text, err)) return std::nullopt;
+    return json{{"command", command}, {"topology", text}};
+  };
+}
+
+std::function<std::optional<json>(const Parsed&)> plain(const char* command) {
+  return [command](const Parsed&) -> std::optional<json> { return json{{"command", command}}; };
+}
+
 }  // namespace
 
 int push_command(const Args& args, std::ostream& out, std::ostream& err) {
-  const Parsed p = parse_daemon_args(args,
+  return daemon_command(args,
       "Usage: ndsipctl push TOPOLOGY [--socket PATH] [--json]\n\n"
       "Sends the topology to ndsipd, which validates it in full (the same errors as validate)\n"
       "and either rejects it (exit 1, every problem shown, nothing changed) or stores it and\n"
       "applies it, answering with what changed.",
-      "topology", true, out, err);
-  if (p.exit >= 0) return p.exit;
-  std::string text;
-  if (!read_topology(p.positional, &text, err)) return exit_invalid;
-  const auto r = ask(p, {{"command", "push"}, {"topology", text}}, err);
-  if (!r) return exit_unreachable;
-  return report(*r, p.json, out, err, [&](const json& x) {
-    out << "accepted as version " << x.value("version", 0) << " (digest " << x.value("digest", "")
-        << ")\n";
-    print_changes(x, out);
-  });
+      "topology", with_topology("push", err),
+      [&](const json& x) {
+        out << "accepted as version " << x.value("version", 0) << " (digest " << x.value("digest", "")
+            << ")\n";
+        print_changes(x, out);
+      },
+      out, err);
 }
 
 int diff_command(const Args& args, std::ostream& out, std::ostream& err) {
-  const Parsed p = parse_daemon_args(args,
+  return daemon_command(args,
       "Usage: ndsipctl diff TOPOLOGY [--socket PATH] [--json]\n\n"
       "Shows what `ndsipctl push TOPOLOGY` would change on this host, without changing it.",
-      "topology", true, out, err);
-  if (p.exit >= 0) return p.exit;
-  std::string text;
-  if (!read_topology(p.positional, &text, err)) return exit_invalid;
-  const auto r = ask(p, {{"command", "diff"}, {"topology", text}}, err);
-  if (!r) return exit_unreachable;
-  return report(*r, p.json, out, err, [&](const json& x) { print_changes(x, out); });
+      "topology", with_topology("diff", err), [&](const json& x) { print_changes(x, out); }, out, err);
 }
 
 int rollback_command(const Args& args, std::ostream& out, std::ostream& err) {
-  const Parsed p = parse_daemon_args(args,
+  return daemon_command(args,
       "Usage: ndsipctl rollback [--socket PATH] [--json]\n\n"
       "Re-applies the previous accepted topology (it becomes the newest version).",
-      nullptr, false, out, err);
-  if (p.exit >= 0) return p.exit;
-  const auto r = ask(p, {{"command", "rollback"}}, err);
-  if (!r) return exit_unreachable;
-  return report(*r, p.json, out, err, [&](const json& x) {
-    out << "rolled back; now version " << x.value("version", 0) << "\n";
-    print_changes(x, out);
-  });
+      nullptr, plain("rollback"),
+      [&](const json& x) {
+        out << "rolled back; now version " << x.value("version", 0) << "\n";
+        print_changes(x, out);
+      },
+      out, err);
 }
 
 int reconnect_command(const Args& args, std::ostream& out, std::ostream& err) {
-  const Parsed p = parse_daemon_args(args,
+  return daemon_command(args,
       "Usage: ndsipctl reconnect PEER [--socket PATH] [--json]\n\n"
       "Tears down the tunnel to PEER (a node name) and brings it up again.",
-      "peer", true, out, err);
-  if (p.exit >= 0) return p.exit;
-  const auto r = ask(p, {{"command", "reconnect"}, {"peer", p.positional}}, err);
-  if (!r) return exit_unreachable;
-  return report(*r, p.json, out, err, [&](const json&) { out << "reconnecting " << p.positional << "\n"; });
+      "peer", [](const Parsed& p) -> std::optional<json> { return json{{"command", "reconnect"}, {"peer", p.positional}}; },
+      [&](const json& x) { out << "reconnecting " << x.value("peer", "") << "\n"; }, out, err);
 }
 
 int reload_command(const Args& args, std::ostream& out, std::ostream& err) {
-  const Parsed p = parse_daemon_args(args,
+  return daemon_command(args,
       "Usage: ndsipctl reload [--socket PATH] [--json]\n\n"
       "Makes ndsipd re-read its policies, templates and credentials and apply the result.",
-      nullptr, false, out, err);
-  if (p.exit >= 0) return p.exit;
-  const auto r = ask(p, {{"command", "reload"}}, err);
-  if (!r) return exit_unreachable;
-  return report(*r, p.json, out, err, [&](const json& x) { print_changes(x, out); });
+      nullptr, plain("reload"), [&](const json& x) { print_changes(x, out); }, out, err);
 }
 
 int version_command(const Args& args, std::ostream& out, std::ostream& err) {
-  const Parsed p = parse_daemon_args(args, "Usage: ndsipctl version [--socket PATH] [--json]",
-                                     nullptr, false, out, err);
-  if (p.exit >= 0) return p.exit;
-  const auto r = ask(p, {{"command", "version"}}, err);
-  if (!r) return exit_unreachable;
-  return report(*r, p.json, out, err, [&](const json& x) {
-    out << "ndsipd " << x.value("ndsipd", "") << ", control protocol " << x.value("protocol", 0)
-        << ", charon " << x.value("charon", "(not connected)") << "\n";
-  });
+  return daemon_command(args, "Usage: ndsipctl version [--socket PATH] [--json]", nullptr, plain("version"),
+      [&](const json& x) {
+        out << "ndsipd " << x.value("ndsipd", "") << ", control protocol " << x.value("protocol", 0)
+            << ", charon " << x.value("charon", "(not connected)") << "\n";
+      },
+      out, err);
 }
 
 int status_command(const Args& args, std::ostream& out, std::ostream& err) {

@@ -130,6 +130,15 @@ class Ndsipd : public ::testing::Test {
     return t;
   }
 
+  // gms serving val1, both running, that topology pushed, every tunnel up.
+  void bring_up_gms_and_val1() {
+    lab::Host& gms = add("gms");
+    add("val1");
+    start_all();
+    push_all(topology(false), "topology.json");
+    ASSERT_TRUE(all_up(gms)) << why(gms);
+  }
+
   std::unique_ptr<lab::Lab> lab_;
 };
 
@@ -215,11 +224,8 @@ TEST_F(Ndsipd, AddingAndRemovingAValServerTouchesOnlyItsTunnels) {
 }
 
 TEST_F(Ndsipd, BadPushIsRejectedWithEveryErrorAndNothingChanges) {
-  lab::Host& gms = add("gms");
-  add("val1");
-  start_all();
-  push_all(topology(false), "good.json");
-  ASSERT_TRUE(all_up(gms)) << why(gms);
+  ASSERT_NO_FATAL_FAILURE(bring_up_gms_and_val1());
+  lab::Host& gms = lab_->host("gms");
   const json before = status(gms);
 
   const std::string bad = lab_->workdir() + "/bad.json";
@@ -244,11 +250,9 @@ TEST_F(Ndsipd, BadPushIsRejectedWithEveryErrorAndNothingChanges) {
 }
 
 TEST_F(Ndsipd, CharonKilledComesBackWithItsTunnelsWithoutOperatorAction) {
-  lab::Host& gms = add("gms");
-  lab::Host& val1 = add("val1");
-  start_all();
-  push_all(topology(false), "topology.json");
-  ASSERT_TRUE(all_up(gms)) << why(gms);
+  ASSERT_NO_FATAL_FAILURE(bring_up_gms_and_val1());
+  lab::Host& gms = lab_->host("gms");
+  lab::Host& val1 = lab_->host("val1");
 
   lab_->stop_charon(gms, SIGKILL);
   // ndsipd notices: status says charon is unreachable (exit 2).
@@ -265,11 +269,9 @@ TEST_F(Ndsipd, CharonKilledComesBackWithItsTunnelsWithoutOperatorAction) {
 }
 
 TEST_F(Ndsipd, RestartingNdsipdDoesNotChurnHealthySas) {
-  lab::Host& gms = add("gms");
-  lab::Host& val1 = add("val1");
-  start_all();
-  push_all(topology(false), "topology.json");
-  ASSERT_TRUE(all_up(gms)) << why(gms);
+  ASSERT_NO_FATAL_FAILURE(bring_up_gms_and_val1());
+  lab::Host& gms = lab_->host("gms");
+  lab::Host& val1 = lab_->host("val1");
   ASSERT_TRUE(all_up(val1)) << why(val1);
   const json before = *tunnel(status(gms), "val1");
 
@@ -287,11 +289,9 @@ TEST_F(Ndsipd, RestartingNdsipdDoesNotChurnHealthySas) {
 }
 
 TEST_F(Ndsipd, PeerDownIsShownWithTheReasonAndTheTunnelReturns) {
-  lab::Host& gms = add("gms");
-  lab::Host& val1 = add("val1");
-  start_all();
-  push_all(topology(false), "topology.json");
-  ASSERT_TRUE(all_up(gms)) << why(gms);
+  ASSERT_NO_FATAL_FAILURE(bring_up_gms_and_val1());
+  lab::Host& gms = lab_->host("gms");
+  lab::Host& val1 = lab_->host("val1");
 
   lab_->stop_ndsipd(val1, SIGKILL);
   lab_->stop_charon(val1, SIGKILL);
@@ -485,11 +485,9 @@ TEST_F(Ndsipd, FailureReasonsAreShownInStatus) {
 // ndsipctl reconnect tears the peer's tunnel down and brings it up again (a new IKE_SA);
 // reload re-reads credentials and refuses a key that became readable by others.
 TEST_F(Ndsipd, ReconnectAndReload) {
-  lab::Host& gms = add("gms");
-  lab::Host& val1 = add("val1");
-  start_all();
-  push_all(topology(false), "topology.json");
-  ASSERT_TRUE(all_up(gms)) << why(gms);
+  ASSERT_NO_FATAL_FAILURE(bring_up_gms_and_val1());
+  lab::Host& gms = lab_->host("gms");
+  lab::Host& val1 = lab_->host("val1");
   const json before = *tunnel(status(gms), "val1");
   std::string out;
   ASSERT_EQ(ctl(gms, {"reconnect", "val1"}, &out), 0) << out;

@@ -30,6 +30,13 @@ Outcome run(int (*command)(const Args&, std::ostream&, std::ostream&), Args args
   return {code, out.str(), err.str()};
 }
 
+// The daemon's commands take no --policies / --templates.
+Outcome run_daemon(int (*command)(const Args&, std::ostream&, std::ostream&), const Args& args) {
+  std::ostringstream out, err;
+  const int code = command(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
 const std::string example = NDSIP_SOURCE_DIR "/examples/two-domains-segs.json";
 
 fs::path write_temp(const std::string& text) {
@@ -110,4 +117,34 @@ TEST(Plan, Errors) {
   const Outcome help = run(plan_command, {"--help"});
   EXPECT_EQ(help.code, exit_ok);
   EXPECT_NE(help.out.find("--swanctl"), std::string::npos);
+}
+
+TEST(DaemonCommands, HelpOnEverySubcommand) {
+  for (auto command : {push_command, diff_command, status_command, rollback_command, reconnect_command,
+                       reload_command, version_command}) {
+    const Outcome help = run_daemon(command, {"--help"});
+    EXPECT_EQ(help.code, exit_ok) << help.err;
+    EXPECT_NE(help.out.find("Usage: ndsipctl"), std::string::npos) << help.out;
+    EXPECT_NE(help.out.find("--socket"), std::string::npos) << help.out;
+  }
+}
+
+TEST(DaemonCommands, NoDaemonIsExitTwoWithTheReason) {
+  const std::string socket = "--socket=/nonexistent/ndsipd.sock";
+  for (auto command : {status_command, rollback_command, reload_command, version_command}) {
+    const Outcome r = run_daemon(command, {socket});
+    EXPECT_EQ(r.code, exit_unreachable);
+    EXPECT_NE(r.err.find("cannot reach ndsipd at /nonexistent/ndsipd.sock"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(run_daemon(push_command, {example, socket}).code, exit_unreachable);
+  EXPECT_EQ(run_daemon(reconnect_command, {"peer", socket}).code, exit_unreachable);
+}
+
+TEST(DaemonCommands, UsageErrors) {
+  EXPECT_EQ(run_daemon(push_command, {}).code, exit_usage);          // no TOPOLOGY
+  EXPECT_EQ(run_daemon(reconnect_command, {}).code, exit_usage);     // no PEER
+  EXPECT_EQ(run_daemon(status_command, {"--bogus"}).code, exit_usage);
+  const Outcome missing = run_daemon(push_command, {"/nonexistent/topology.json", "--socket=/nonexistent/s"});
+  EXPECT_EQ(missing.code, exit_invalid);
+  EXPECT_NE(missing.err.find("cannot read /nonexistent/topology.json"), std::string::npos);
 }
