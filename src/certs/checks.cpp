@@ -1,0 +1,198 @@
+#include "certs/checks.hpp"
+
+#include <sys/stat.h>
+
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace ndsip::certs {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<std::string> slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool weak_signature(const std::string& algorithm) {
+  std::string lower = algorithm;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower.find("sha1") != std::string::npos || lower.find("md5") != std::string::npos ||
+         lower.find("sha-1") != std::string::npos;
+}
+
+bool iequals(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+           return std::tolower(x) == std::tolower(y);
+         });
+}
+
+struct StoreFree { void operator()(X509_STORE* s) const { X509_STORE_free(s); } };
+struct CtxFree { void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); } };
+
+}  // namespace
+
+std::string CertProblem::to_string() const { return file + ": " + message + " [" + rule + "]"; }
+
+long days_until(std::time_t t, std::time_t now) {
+  const long long diff = static_cast<long long>(t) - static_cast<long long>(now);
+  return static_cast<long>(diff >= 0 ? diff / 86400 : -((-diff + 86399) / 86400));
+}
+
+CheckResult check_credentials(const CredentialPaths& paths, const std::string& identity, std::time_t now) {
+  CheckResult r;
+  auto problem = [&](const std::string& file, const char* rule, const std::string& message) {
+    r.problems.push_back({file, rule, message});
+  };
+
+  // The CA bundle.
+  std::vector<Cert> cas;
+  if (!paths.ca_bundle.empty()) {
+    if (auto text = slurp(paths.ca_bundle)) {
+      cas = parse_certificates(*text);
+      if (cas.empty()) problem(paths.ca_bundle, "format", "no certificate in the CA bundle");
+      for (const Cert& c : cas) r.cas.push_back(describe(c.get()));
+    } else {
+      problem(paths.ca_bundle, "unreadable", "cannot be read");
+    }
+  }
+  // CRLs.
+  std::vector<Crl> crls;
+  if (!paths.crl_dir.empty()) {
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(paths.crl_dir, ec)) {
+      if (e.is_regular_file()) files.push_back(e.path());
+    }
+    if (ec) problem(paths.crl_dir, "unreadable", ec.message());
+    std::sort(files.begin(), files.end());
+    for (const fs::path& f : files) {
+      const auto text = slurp(f.string());
+      auto parsed = text ? parse_crls(*text) : std::vector<Crl>{};
+      if (parsed.empty()) {
+        problem(f.string(), "format", "not a CRL (PEM or DER)");
+        continue;
+      }
+      for (Crl& c : parsed) {
+        CrlInfo info;
+        info.file = f.string();
+        char* issuer = X509_NAME_oneline(X509_CRL_get_issuer(c.get()), nullptr, 0);
+        info.issuer = issuer ? issuer : "";
+        OPENSSL_free(issuer);
+        info.last_update = to_time_t(X509_CRL_get0_lastUpdate(c.get()));
+        info.next_update = to_time_t(X509_CRL_get0_nextUpdate(c.get()));
+        const auto* revoked = X509_CRL_get_REVOKED(c.get());
+        info.revoked = revoked ? static_cast<std::size_t>(sk_X509_REVOKED_num(revoked)) : 0;
+        r.crls.push_back(info);
+        crls.push_back(std::move(c));
+      }
+    }
+  }
+  if (paths.cert.empty()) return r;
+
+  // The node's certificate.
+  const auto cert_text = slurp(paths.cert);
+  if (!cert_text) {
+    problem(paths.cert, "unreadable", "cannot be read");
+    return r;
+  }
+  std::vector<Cert> own = parse_certificates(*cert_text);
+  if (own.empty()) {
+    problem(paths.cert, "format", "no certificate in it");
+    return r;
+  }
+  X509* cert = own.front().get();
+  const CertificateInfo info = describe(cert);
+  r.own = info;
+
+  if (now < info.not_before) {
+    problem(paths.cert, "not-yet-valid", "not valid before " + format_time(info.not_before));
+  }
+  if (now > info.not_after) {
+    problem(paths.cert, "expired", "expired on " + format_time(info.not_after));
+  }
+  if (!identity.empty() &&
+      std::none_of(info.dns_names.begin(), info.dns_names.end(), [&](const std::string& n) { return iequals(n, identity); })) {
+    std::string have;
+    for (const auto& n : info.dns_names) have += (have.empty() ? "" : ", ") + n;
+    problem(paths.cert, "san", "subjectAltName has no dNSName \"" + identity + "\" (the node's identity" +
+                                   std::string(have.empty() ? "; it has none" : "; it has " + have) + ")");
+  }
+  const bool key_ok = info.key == "ECDSA P-256" || info.key == "ECDSA P-384" || info.key == "Ed25519" ||
+                      (info.key.rfind("RSA ", 0) == 0 && std::stoi(info.key.substr(4)) >= 2048);
+  if (!key_ok) {
+    problem(paths.cert, "key-type", "key " + info.key + " is not allowed (RSA >= 2048, ECDSA P-256/P-384, Ed25519)");
+  }
+  if (weak_signature(info.signature)) {
+    problem(paths.cert, "signature", "signed with " + info.signature + " (SHA-1 and MD5 are refused, TS 33.310)");
+  }
+  for (std::size_t i = 0; i < cas.size(); ++i) {
+    // A root's self-signature proves nothing; an intermediate's signature does.
+    const bool self_signed = X509_check_issued(cas[i].get(), cas[i].get()) == X509_V_OK;
+    if (!self_signed && weak_signature(r.cas[i].signature)) {
+      problem(paths.ca_bundle, "signature", "CA \"" + r.cas[i].subject + "\" is signed with " + r.cas[i].signature);
+    }
+  }
+
+  // Chains to the bundle (and is not revoked, when CRLs are configured). Time is checked above.
+  if (!cas.empty()) {
+    std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
+    for (const Cert& c : cas) X509_STORE_add_cert(store.get(), c.get());
+    unsigned long flags = X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN;
+    if (!crls.empty()) {
+      for (const Crl& c : crls) X509_STORE_add_crl(store.get(), c.get());
+      flags |= X509_V_FLAG_CRL_CHECK;
+    }
+    X509_STORE_set_flags(store.get(), flags);
+    std::unique_ptr<X509_STORE_CTX, CtxFree> ctx(X509_STORE_CTX_new());
+    STACK_OF(X509)* chain = sk_X509_new_null();
+    for (std::size_t i = 1; i < own.size(); ++i) sk_X509_push(chain, own[i].get());
+    X509_STORE_CTX_init(ctx.get(), store.get(), cert, chain);
+    if (X509_verify_cert(ctx.get()) != 1) {
+      const int err = X509_STORE_CTX_get_error(ctx.get());
+      if (err == X509_V_ERR_CERT_REVOKED) {
+        problem(paths.cert, "revoked", "revoked by a CRL in " + paths.crl_dir);
+      } else if (err == X509_V_ERR_UNABLE_TO_GET_CRL) {
+        // No CRL from this certificate's issuer: not a failure of the certificate.
+      } else {
+        problem(paths.cert, "chain", std::string("does not chain to the CA bundle ") + paths.ca_bundle + ": " +
+                                         X509_verify_cert_error_string(err));
+      }
+    }
+    sk_X509_free(chain);
+  }
+
+  // The private key: private, and the certificate's.
+  if (!paths.key.empty()) {
+    struct stat st {};
+    if (::stat(paths.key.c_str(), &st) != 0) {
+      problem(paths.key, "unreadable", "cannot be read");
+    } else if ((st.st_mode & 077) != 0) {
+      std::ostringstream mode;
+      mode << std::oct << (st.st_mode & 0777);
+      problem(paths.key, "key-permissions", "private key is accessible by group or others (mode " + mode.str() +
+                                                "); chmod 600 it");
+    } else if (const auto key_text = slurp(paths.key)) {
+      const Key key = parse_private_key(*key_text);
+      if (!key) {
+        problem(paths.key, "format", "not a PEM private key");
+      } else if (X509_check_private_key(cert, key.get()) != 1) {
+        problem(paths.key, "key-match", "does not match the certificate " + paths.cert);
+      }
+    } else {
+      problem(paths.key, "unreadable", "cannot be read");
+    }
+  }
+  return r;
+}
+
+}  // namespace ndsip::certs
