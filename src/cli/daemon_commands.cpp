@@ -216,6 +216,42 @@ int version_command(const Args& args, std::ostream& out, std::ostream& err) {
       out, err);
 }
 
+int certs_command(const Args& args, std::ostream& out, std::ostream& err) {
+  int code = exit_ok;
+  const int rc = daemon_command(args,
+      "Usage: ndsipctl certs [--socket PATH] [--json]\n\n"
+      "The node's certificate, its CAs and CRLs, and the certificates the peers presented, with\n"
+      "expiry and a state (ok / warning / critical / expired / invalid, and why). Exit 0 when\n"
+      "the node's own certificate is ok, 1 otherwise, 2 when ndsipd cannot be reached.",
+      nullptr, plain("certs"),
+      [&](const json& x) {
+        const json& own = x["own"];
+        auto line = [&](const std::string& what, const json& c) {
+          out << std::left << std::setw(10) << what << std::setw(40) << c.value("subject", "")
+              << " serial " << std::setw(10) << c.value("serial", "") << " not after " << c.value("not_after", "")
+              << "  " << c.value("days_left", 0L) << " days  " << c.value("state", "") << "\n";
+        };
+        line("own", own);
+        if (own.contains("san")) {
+          std::string sans;
+          for (const auto& s2 : own["san"]) sans += (sans.empty() ? "" : ", ") + s2.get<std::string>();
+          out << "          SAN " << sans << ", issuer " << own.value("issuer", "") << ", key "
+              << own.value("key", "") << ", " << own.value("signature", "") << "\n";
+        }
+        for (const auto& p : own.value("problems", json::array())) out << "          problem: " << p.get<std::string>() << "\n";
+        for (const auto& c : x["cas"]) line("CA", c);
+        for (const auto& c : x["crls"]) {
+          out << std::left << std::setw(10) << "CRL" << c.value("issuer", "") << "  " << c.value("revoked", 0)
+              << " revoked, next update " << c.value("next_update", "") << "  " << c.value("state", "") << "\n";
+        }
+        for (const auto& c : x["peers"]) line("peer", c);
+        if (x.contains("note")) out << "note: " << x["note"].get<std::string>() << "\n";
+        if (own.value("state", "") != "ok") code = exit_invalid;
+      },
+      out, err);
+  return rc == exit_ok ? code : rc;
+}
+
 int status_command(const Args& args, std::ostream& out, std::ostream& err) {
   const Parsed p = parse_daemon_args(args,
       "Usage: ndsipctl status [--socket PATH] [--json]\n\n"
@@ -243,9 +279,13 @@ int status_command(const Args& args, std::ostream& out, std::ostream& err) {
     out << "charon " << (charon ? "connected, " + s["charon"].value("version", "")
                                 : "NOT CONNECTED: " + s["charon"].value("error", ""))
         << "\n";
-    for (const auto& c : s.value("credential_problems", json::array())) {
-      out << "credentials: " << c.get<std::string>() << "\n";
-    }
+    const json creds = s.value("credentials", json::object());
+    out << "certificate " << creds.value("state", "") << (creds.contains("days_left")
+                                                          ? ", " + std::to_string(creds.value("days_left", 0L)) +
+                                                                " days left (serial " + creds.value("serial", "") + ")"
+                                                          : std::string())
+        << "\n";
+    for (const auto& c : creds.value("problems", json::array())) out << "  refused: " << c.get<std::string>() << "\n";
     out << "\n"
         << std::left << std::setw(28) << "TUNNEL" << std::setw(12) << "PEER" << std::setw(18)
         << "REFERENCE POINTS" << std::setw(5) << "ZONE" << std::setw(12) << "STATE" << std::setw(10)

@@ -19,6 +19,7 @@ const char* usage =
     "  rollback                        re-apply the previous accepted topology\n"
     "  reconnect PEER                  tear down and re-establish the tunnel to PEER\n"
     "  reload                          make ndsipd re-read policies, templates, credentials\n"
+    "  certs                           certificates, CAs, CRLs and peers' certificates, expiry\n"
     "  version                         ndsipd's and charon's versions\n\n"
     "`ndsipctl COMMAND --help` describes each command.\n";
 
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
     if (command == "reconnect") return reconnect_command(args, std::cout, std::cerr);
     if (command == "reload") return reload_command(args, std::cout, std::cerr);
     if (command == "version") return version_command(args, std::cout, std::cerr);
+    if (command == "certs") return certs_command(args, std::cout, std::cerr);
     if (command == "--help" || command == "-h" || command == "help") {
       std::cout << usage;
       return exit_ok;

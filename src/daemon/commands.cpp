@@ -30,6 +30,7 @@ void Daemon::handle(const Json& request, ControlServer::Reply reply) {
     log("reload requested over the control socket");
     return reload([reply](Json result) { reply(std::move(result)); });
   }
+  if (command == "certs") return cmd_certs(std::move(reply));
   if (command == "version") {
     return reply({{"ok", true},
                   {"ndsipd", NDSIP_VERSION},
@@ -37,7 +38,7 @@ void Daemon::handle(const Json& request, ControlServer::Reply reply) {
                   {"charon", charon_version_}});
   }
   reply(control_error("unknown command \"" + command +
-                      "\" (push, diff, status, rollback, reconnect, reload, version)"));
+                      "\" (push, diff, status, rollback, reconnect, reload, certs, version)"));
 }
 
 void Daemon::cmd_push(const Json& request, ControlServer::Reply reply, bool dry_run) {
@@ -178,7 +179,7 @@ Json Daemon::status() const {
             {"name", topology_ ? topology_->name : ""}}},
           {"charon",
            {{"connected", charon_up_}, {"version", charon_version_}, {"error", charon_error_}}},
-          {"credential_problems", credentials_.problems},
+          {"credentials", credential_summary()},
           {"last_apply", last_apply_},
           {"tunnels", tunnels},
           {"outside", outside}};

@@ -27,7 +27,8 @@ std::optional<std::chrono::milliseconds> duration(const std::string& text) {
 ParseOutcome parse_config(const std::vector<std::string>& args) {
   ParseOutcome out;
   Config c;
-  std::string poll = "10s", black_hole = "30s", connect_timeout = "30s", vici_timeout = "30s";
+  std::string poll = "10s", black_hole = "30s", connect_timeout = "30s", vici_timeout = "30s",
+              reauth_interval = "2s";
   po::options_description opts(
       "Usage: ndsipd --node NAME [options]\n\n"
       "Keeps the local strongSwan charon programmed, over VICI, with exactly the NDS/IP tunnels\n"
@@ -56,7 +57,12 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
        "an initiation not up after this is down")
       ("vici-timeout", po::value(&vici_timeout)->default_value(vici_timeout), "per VICI request")
       ("max-initiating", po::value(&c.max_initiating)->default_value(c.max_initiating),
-       "initiations in flight at once");
+       "initiations in flight at once")
+      ("warn-days", po::value(&c.warn_days)->default_value(c.warn_days), "certificate expiry: warning below")
+      ("critical-days", po::value(&c.critical_days)->default_value(c.critical_days), "certificate expiry: critical below")
+      ("reauth-batch", po::value(&c.reauth_batch)->default_value(c.reauth_batch),
+       "IKE_SAs re-authenticated at once after a certificate rollover")
+      ("reauth-interval", po::value(&reauth_interval)->default_value(reauth_interval), "between those batches");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(opts).run(), vm);
@@ -88,7 +94,8 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
        {std::tuple{"poll-interval", poll, &c.poll_interval},
         std::tuple{"black-hole-after", black_hole, &c.black_hole_after},
         std::tuple{"connect-timeout", connect_timeout, &c.connect_timeout},
-        std::tuple{"vici-timeout", vici_timeout, &c.vici_timeout}}) {
+        std::tuple{"vici-timeout", vici_timeout, &c.vici_timeout},
+        std::tuple{"reauth-interval", reauth_interval, &c.reauth_interval}}) {
     if (auto d = duration(text)) {
       *target = *d;
     } else {
@@ -97,6 +104,10 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
     }
   }
   if (c.max_initiating == 0) errors += "ndsipd: --max-initiating must be at least 1\n";
+  if (c.reauth_batch == 0) errors += "ndsipd: --reauth-batch must be at least 1\n";
+  if (c.critical_days < 0 || c.warn_days < c.critical_days) {
+    errors += "ndsipd: need 0 <= --critical-days <= --warn-days\n";
+  }
   if (!errors.empty()) {
     out.exit_code = 2;
     out.output = errors;

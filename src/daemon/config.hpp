@@ -23,6 +23,9 @@ struct Config {
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds vici_timeout{std::chrono::seconds(30)};
   std::size_t max_initiating = 8;                         // initiations in flight at once
+  int warn_days = 30, critical_days = 7;                 // certificate expiry thresholds
+  std::size_t reauth_batch = 4;                          // IKE_SAs re-authenticated at once on rollover
+  std::chrono::milliseconds reauth_interval{std::chrono::seconds(2)};
   bool check_only = false;                               // --check-config: validate and exit
   std::string config_file;                               // where the settings came from, if any
 };

@@ -5,6 +5,8 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
+#include <ctime>
 #include <iostream>
 
 #include "health/failure_reason.hpp"
@@ -27,6 +29,8 @@ CredentialFiles files_of(const Config& c) { return {c.cert, c.key, c.ca_bundle, 
 Daemon::Daemon(boost::asio::io_context& io, Config config)
     : io_(io),
       config_(std::move(config)),
+      reauth_timer_(io),
+      expiry_timer_(io),
       session_(io),
       reconnect_timer_(io),
       tunnels_(health::Settings{config_.connect_timeout, config_.black_hole_after}),
@@ -44,7 +48,12 @@ std::vector<std::string> Daemon::check(const Config& c) {
   const policy::PolicyLoadResult pol =
       policy::load_policies(data_dir_or(c.policies_dir, "policies"), data_dir_or(c.templates_dir, "templates"));
   for (const auto& p : pol.problems) problems.push_back(p.to_string());
-  for (const auto& p : read_credentials(files_of(c)).problems) problems.push_back(p);
+  for (const auto& p : certs::check_credentials({c.cert, c.key, c.ca_bundle, c.crl_dir}, "", std::time(nullptr)).problems) {
+    problems.push_back(p.to_string());
+  }
+  if (problems.empty()) {
+    for (const auto& p : read_credentials(files_of(c)).problems) problems.push_back(p);
+  }
   return problems;
 }
 
@@ -57,8 +66,6 @@ void Daemon::start() {
     throw std::runtime_error("policies and templates have problems:" + all);
   }
   policies_ = pol.set;
-  credentials_ = read_credentials(files_of(config_));
-  for (const auto& p : credentials_.problems) log("credentials: " + p);
   store_ = std::make_unique<StateStore>(config_.state_dir);
   applied_ = store_->load_applied();
 
@@ -75,6 +82,14 @@ void Daemon::start() {
     }
   } else {
     log("no accepted topology yet; waiting for ndsipctl push");
+  }
+
+  // After the topology: the certificate must carry this node's identity.
+  for (const auto& p : refresh_credentials()) log("credentials: " + p);
+  const std::vector<std::string> watched{config_.cert, config_.key, config_.ca_bundle, config_.crl_dir};
+  if (std::any_of(watched.begin(), watched.end(), [](const std::string& p) { return !p.empty(); })) {
+    watcher_ = std::make_unique<certs::Watcher>(io_, watched, std::chrono::milliseconds(500),
+                                                [this] { on_credentials_changed(); });
   }
 
   control_ = std::make_unique<ControlServer>(
@@ -158,10 +173,6 @@ void Daemon::on_charon_lost(const std::string& why) {
 
 void Daemon::load_credentials(std::function<void()> then) {
   // Credentials first: connections reference identities, never certificate data.
-  if (!credentials_.problems.empty()) {
-    then();
-    return;
-  }
   std::vector<vici::Request> requests;
   for (const std::string& ca : credentials_.ca_certs) {
     requests.push_back(vici::request::load_cert(vici::CertType::x509, vici::CertFlag::ca, ca));
@@ -210,20 +221,18 @@ void Daemon::reload(Done done) {
           {"problems", problems}});
     return;
   }
-  Credentials creds = read_credentials(files_of(config_));
-  if (!creds.problems.empty()) {
-    done({{"ok", false}, {"error", "credentials have problems; keeping the loaded ones"},
-          {"problems", creds.problems}});
-    return;
-  }
   policies_ = pol.set;
-  credentials_ = std::move(creds);
   if (topology_) {
     // Re-plan with the new profiles; an unchanged result touches nothing.
     Candidate c;
     c.topology = topology_;
     c.plan = policy::plan_node(*topology_, policies_, config_.node);
     adopt(std::move(c), "", topology_version_);
+  }
+  const auto problems = refresh_credentials();
+  if (!problems.empty()) {
+    done({{"ok", false}, {"error", "credentials have problems; keeping the loaded ones"}, {"problems", problems}});
+    return;
   }
   if (!charon_up_) {
     done({{"ok", true}, {"note", "charon is not reachable; will apply when it is back"}});

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "certs/checks.hpp"
+#include "certs/watcher.hpp"
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/credentials.hpp"
@@ -54,6 +56,16 @@ class Daemon {
   void on_charon_lost(const std::string& why);
   void load_credentials(std::function<void()> then);
 
+  // credentials and rollover (rollover.cpp)
+  // Reads and checks the credential files; adopts them when they pass. Returns the problems.
+  std::vector<std::string> refresh_credentials();
+  void on_credentials_changed();
+  void reauthenticate_all(const std::string& why);
+  void drain_reauth();
+  void schedule_expiry();
+  void cmd_certs(ControlServer::Reply reply);
+  Json credential_summary() const;
+
   // reconcile (reconcile.cpp)
   void reconcile(Done done);
   void run_reconcile();
@@ -87,7 +99,12 @@ class Daemon {
   Config config_;
   std::unique_ptr<StateStore> store_;
   policy::PolicySet policies_;
-  Credentials credentials_;
+  Credentials credentials_;                 // the last set that passed every check
+  certs::CheckResult cert_check_;           // its check (for certs and status)
+  std::vector<std::string> credential_problems_;  // of the files on disk now; empty: in use
+  std::unique_ptr<certs::Watcher> watcher_;
+  std::vector<unsigned long long> reauth_queue_;
+  boost::asio::steady_timer reauth_timer_, expiry_timer_;
 
   // The accepted topology and this node's plan.
   std::optional<topology::Topology> topology_;

@@ -15,134 +15,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ndsipd_fixture.hpp"
 #include "lab/lab.hpp"
 #include "lab/lab_topology.hpp"
 #include "lab/pki.hpp"
 #include "lab/process.hpp"
 
 using namespace ndsip;
+using ndsip::testing::Ndsipd;
 using namespace std::chrono_literals;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-namespace {
-
-class Ndsipd : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "the lab needs root (network namespaces)";
-    lab_ = std::make_unique<lab::Lab>("ndsipd");
-  }
-
-  lab::Host& add(const std::string& name) {
-    lab::Host& h = lab_->add_host(name);
-    // Fast failure detection, so "peer down" tests take seconds, not minutes.
-    h.charon_extra_conf = "retransmit_tries = 2\nretransmit_timeout = 1\nretransmit_base = 1\n";
-    return h;
-  }
-
-  // The shipped profiles with DPD every 2 s.
-  std::string test_policies() {
-    const fs::path dir = fs::path(lab_->workdir()) / "policies";
-    if (!fs::exists(dir)) {
-      fs::create_directories(dir);
-      for (const auto& e : fs::directory_iterator(NDSIP_SOURCE_DIR "/policies")) {
-        json p = json::parse(std::ifstream(e.path()));
-        p["ike"]["dpd_delay"] = "2s";
-        std::ofstream(dir / e.path().filename()) << p.dump(2);
-      }
-    }
-    return dir.string();
-  }
-
-  void start(lab::Host& h) {
-    if (h.charon_pid <= 0) lab_->start_charon(h);
-    lab_->start_ndsipd(h, NDSIP_DAEMON,
-                       {"--policies", test_policies(), "--templates", NDSIP_SOURCE_DIR "/templates"});
-  }
-
-  void start_all() {
-    lab_->make_pki();
-    for (const lab::Host& h : lab_->hosts()) start(lab_->host(h.name));
-  }
-
-  int ctl(const lab::Host& h, std::vector<std::string> args, std::string* out = nullptr) {
-    std::vector<std::string> argv{NDSIP_CTL};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--socket", h.control_socket});
-    std::string captured;
-    const int rc = lab::proc::run(argv, &captured);
-    if (out) *out = captured;
-    return rc;
-  }
-
-  json status(const lab::Host& h) {
-    std::string out;
-    ctl(h, {"status", "--json"}, &out);
-    return json::parse(out, nullptr, false);
-  }
-
-  // Pushes to the ndsipd of every host in the topology (a host refuses a topology without
-  // itself); expects each to accept.
-  void push_all(const lab::LabTopology& t, const std::string& file) {
-    const std::string path = t.write(lab_->workdir() + "/" + file);
-    for (const lab::LabTopology::Node& n : t.nodes) {
-      const lab::Host& h = *n.host;
-      std::string out;
-      ASSERT_EQ(ctl(h, {"push", path}, &out), 0) << h.name << ": " << out << lab_->ndsipd_log_tail(h);
-    }
-  }
-
-  // Waits until `ndsipctl status` on h exits 0 (every tunnel up).
-  bool all_up(const lab::Host& h, std::chrono::seconds timeout = 20s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (ctl(h, {"status"}) == 0) return true;
-      std::this_thread::sleep_for(200ms);
-    }
-    return false;
-  }
-
-  std::string why(const lab::Host& h) {
-    std::string out;
-    ctl(h, {"status"}, &out);
-    return "\n--- ndsipctl status on " + h.name + " ---\n" + out + "--- ndsipd log ---\n" +
-           lab_->ndsipd_log_tail(h, 30) + "--- charon log ---\n" + lab_->log_tail(h, 30);
-  }
-
-  static const json* tunnel(const json& s, const std::string& peer) {
-    for (const json& t : s["tunnels"]) {
-      if (t["peer"] == peer) return &t;
-    }
-    return nullptr;
-  }
-
-  // gms serves val1 (and val2 when with_val2).
-  lab::LabTopology topology(bool with_val2) {
-    lab::LabTopology t;
-    t.nodes.push_back({&lab_->host("gms"), "seal-server", "lab", {"group-management", "key-management"}});
-    t.nodes.push_back({&lab_->host("val1"), "val-server"});
-    t.uses.push_back({"val1", "gms", {"group-management", "key-management"}});
-    if (with_val2) {
-      t.nodes.push_back({&lab_->host("val2"), "val-server"});
-      t.uses.push_back({"val2", "gms", {"group-management"}});
-    }
-    return t;
-  }
-
-  // gms serving val1, both running, that topology pushed, every tunnel up.
-  void bring_up_gms_and_val1() {
-    lab::Host& gms = add("gms");
-    add("val1");
-    start_all();
-    push_all(topology(false), "topology.json");
-    ASSERT_TRUE(all_up(gms)) << why(gms);
-  }
-
-  std::unique_ptr<lab::Lab> lab_;
-};
-
-}  // namespace
 
 TEST_F(Ndsipd, PushBringsUpEveryTunnelAndTrafficGoesThroughEsp) {
   lab::Host& gms = add("gms");

@@ -52,4 +52,17 @@ Credential issue(const Credential& ca, const std::string& fqdn, const std::strin
   return Credential{key_path, cert_path};
 }
 
+Credential issue(const Credential& ca, const std::string& fqdn, const std::string& key_path,
+                 const std::string& cert_path, const IssueOptions& o) {
+  if (!o.reuse_key) generate_key(key_path);
+  std::vector<std::string> args{"--issue", "--in", key_path, "--type", "priv", "--cacert", ca.cert,
+                                "--cakey", ca.key, "--dn", "CN=" + fqdn, "--san", fqdn, "--outform", "pem"};
+  if (!o.digest.empty()) args.insert(args.end(), {"--digest", o.digest});
+  if (!o.not_before.empty() || !o.not_after.empty()) args.insert(args.end(), {"--dateform", "%Y-%m-%d %H:%M:%S"});
+  if (!o.not_before.empty()) args.insert(args.end(), {"--not-before", o.not_before});
+  if (!o.not_after.empty()) args.insert(args.end(), {"--not-after", o.not_after});
+  run_pki(args, cert_path);
+  return Credential{key_path, cert_path};
+}
+
 }  // namespace ndsip::lab::pki

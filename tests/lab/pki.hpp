@@ -23,4 +23,13 @@ Credential make_ca(const std::string& dir, const std::string& common_name, int l
 Credential issue(const Credential& ca, const std::string& fqdn, const std::string& key_path,
                  const std::string& cert_path, int lifetime_days = 365);
 
+// The same with the flaws a test needs (certificate renewals that must be refused).
+struct IssueOptions {
+  std::string digest;                 // "" (pki's default, SHA-256) or e.g. "sha1"
+  std::string not_before, not_after;  // "YYYY-MM-DD HH:MM:SS" (UTC), "" for now / lifetime
+  bool reuse_key = false;             // sign the existing key at key_path instead of a new one
+};
+Credential issue(const Credential& ca, const std::string& fqdn, const std::string& key_path,
+                 const std::string& cert_path, const IssueOptions& options);
+
 }  // namespace ndsip::lab::pki
