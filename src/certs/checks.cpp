@@ -41,6 +41,17 @@ struct CtxFree { void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(
 
 }  // namespace
 
+bool revoked_by(X509* cert, const std::vector<std::string>& crl_texts) {
+  for (const std::string& text : crl_texts) {
+    for (const Crl& crl : parse_crls(text)) {
+      if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_issuer_name(cert)) != 0) continue;
+      X509_REVOKED* entry = nullptr;
+      if (X509_CRL_get0_by_cert(crl.get(), &entry, cert) == 1) return true;
+    }
+  }
+  return false;
+}
+
 std::string CertProblem::to_string() const { return file + ": " + message + " [" + rule + "]"; }
 
 long days_until(std::time_t t, std::time_t now) {

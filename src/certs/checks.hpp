@@ -42,6 +42,9 @@ struct CheckResult {
 // topology is accepted). `now`: the time to check validity at.
 CheckResult check_credentials(const CredentialPaths& paths, const std::string& identity, std::time_t now);
 
+// Whether one of the CRLs (PEM or DER texts) from `cert`'s issuer lists its serial.
+bool revoked_by(X509* cert, const std::vector<std::string>& crl_texts);
+
 // Days (rounded down) from `now` to `t`; negative once passed.
 long days_until(std::time_t t, std::time_t now);
 

@@ -153,7 +153,10 @@ Json Daemon::status() const {
                        {"reference_points", t.reference_points},
                        {"zone", t.zone},
                        {"profile", t.profile},
-                       {"state", health::to_string(t.state)},
+                       // A tunnel down because the peer's certificate is revoked says so.
+                       {"state", t.state == health::State::down && t.last_error.rfind("certificate revoked", 0) == 0
+                                     ? "revoked"
+                                     : health::to_string(t.state)},
                        {"initiator", t.initiator},
                        {"state_for_s", std::chrono::duration_cast<std::chrono::seconds>(now - t.since).count()},
                        {"uptime_s", t.established},

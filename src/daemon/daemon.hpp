@@ -61,6 +61,7 @@ class Daemon {
   std::vector<std::string> refresh_credentials();
   void on_credentials_changed();
   void reauthenticate_all(const std::string& why);
+  void drop_revoked_peers();
   void drain_reauth();
   void schedule_expiry();
   void cmd_certs(ControlServer::Reply reply);

@@ -4,6 +4,7 @@
 // time. An invalid renewal is refused; the old credentials stay in use and status says why.
 // A CRL change re-authenticates the IKE_SAs too, so a revoked peer is dropped.
 #include <ctime>
+#include <map>
 #include <set>
 
 #include "daemon/daemon.hpp"
@@ -64,14 +65,13 @@ void Daemon::on_credentials_changed() {
   // the old certificate for our identity. So: clear what was loaded over VICI and load the new
   // set back to back (a few milliseconds without credentials; established SAs are not
   // affected), and only then re-authenticate.
+  // New CRLs: charon refuses revoked peers from now on; SAs already up are ended here. The
+  // peers' certificates are read first: clear-creds also flushes charon's certificate cache.
+  if (crls_changed) drop_revoked_peers();
   session_.request(vici::request::clear_creds(), config_.vici_timeout, [](std::optional<vici::Error>, vici::Reply) {});
-  load_credentials([this, renewed, crls_changed] {
+  load_credentials([this, renewed] {
     // Make-before-break: the new credentials are in charon before any IKE_SA re-authenticates.
-    if (renewed) {
-      reauthenticate_all("certificate renewed, serial " + cert_check_.own->serial);
-    } else if (crls_changed) {
-      reauthenticate_all("CRLs changed: peers are checked against them again");
-    }
+    if (renewed) reauthenticate_all("certificate renewed, serial " + cert_check_.own->serial);
   });
 }
 
@@ -93,6 +93,36 @@ void Daemon::reauthenticate_all(const std::string& why) {
                          std::to_string(config_.reauth_batch) + " at a time: " + why);
                      drain_reauth();
                    });
+}
+
+void Daemon::drop_revoked_peers() {
+  vici::ListCertsArgs args;
+  args.type = vici::CertType::x509;
+  args.flag = vici::CertFlag::none;
+  session_.request(vici::request::list_certs(args), config_.vici_timeout,
+                   [this](std::optional<vici::Error> e, vici::Reply r) {
+    if (e) return;
+    std::map<std::string, std::string> connection_of;  // peer identity -> connection
+    for (const auto& c : plan_.connections) connection_of.emplace(c.remote_id, c.name);
+    for (const vici::CertInfo& info : vici::parse::list_certs(r)) {
+      for (const certs::Cert& cert : certs::parse_certificates(info.data)) {
+        if (!certs::revoked_by(cert.get(), credentials_.crls)) continue;
+        const certs::CertificateInfo d = certs::describe(cert.get());
+        for (const std::string& san : d.dns_names) {
+          auto it = connection_of.find(san);
+          if (it == connection_of.end()) continue;
+          log("peer " + san + " presented certificate serial " + d.serial + ", now revoked: closing " + it->second);
+          tunnels_.alert(it->second, "certificate revoked (serial " + d.serial + ")");
+          vici::TerminateArgs t;
+          t.ike = it->second;
+          t.force = true;
+          t.timeout_ms = -1;
+          session_.request(vici::request::terminate(t), config_.vici_timeout,
+                           [this](std::optional<vici::Error>, vici::Reply) { poll_soon(); });
+        }
+      }
+    }
+  });
 }
 
 void Daemon::drain_reauth() {

@@ -153,3 +153,90 @@ TEST_F(Certs, InvalidRenewalsAreRefusedAndTheTunnelStaysOnTheOldCertificate) {
   EXPECT_TRUE(lab_->ping(lab_->host("val1"), gms.inner_addr, 2));
   EXPECT_NE(lab_->ndsipd_log_tail(gms).find("refused, keeping the loaded ones"), std::string::npos);
 }
+
+TEST_F(Certs, PeerRevokedByCrlIsDroppedAndRefused) {
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  lab_->make_pki();
+  const std::string crl_dir = gms.dir + "/crls";
+  fs::create_directories(crl_dir);
+  lab_->start_charon(gms);
+  lab_->start_ndsipd(gms, NDSIP_DAEMON, {"--policies", test_policies(), "--templates", NDSIP_SOURCE_DIR "/templates",
+                                         "--crl-dir", crl_dir});
+  start(val1);
+  push_all(topology(false), "topology.json");
+  ASSERT_TRUE(all_up(gms)) << why(gms);
+
+  // The CA revokes val1's certificate; the CRL lands in gms's CRL directory (by rename).
+  std::string out;
+  ASSERT_EQ(lab::proc::run({"pki", "--signcrl", "--cacert", lab_->ca_cert_pem(), "--cakey", lab_->ca_key_pem(),
+                            "--cert", val1.cert_pem, "--reason", "key-compromise", "--outform", "pem"},
+                           &out),
+            0)
+      << out;
+  std::ofstream(gms.dir + "/new.crl") << out;
+  fs::rename(gms.dir + "/new.crl", crl_dir + "/lab-ca.crl");
+
+  // The SA goes, and every attempt to bring it back is refused: status says revoked.
+  const bool revoked = wait(gms, [&](const json& s) { return (*tunnel(s, "val1"))["state"] == "revoked"; }, 30s);
+  EXPECT_TRUE(revoked) << why(gms);
+  EXPECT_FALSE(lab_->ping(val1, gms.inner_addr, 2));
+  const json c = certs(gms);
+  ASSERT_EQ(c["crls"].size(), 1u) << c.dump(2);
+  EXPECT_EQ(c["crls"][0]["revoked"], 1);
+  EXPECT_EQ(ctl(gms, {"status"}), 1);
+}
+
+// CA rollover: a new CA key under the same name (so connections, which pin the CA by name,
+// do not change). Both CAs are trusted during the overlap; each host renews onto the new
+// CA; then the old CA goes. The tunnel stays up throughout.
+TEST_F(Certs, CaRolloverKeepsTheTunnelUp) {
+  ASSERT_NO_FATAL_FAILURE(bring_up_gms_and_val1());
+  lab::Host& gms = lab_->host("gms");
+  lab::Host& val1 = lab_->host("val1");
+  const auto ca2 = lab::pki::make_ca(lab_->workdir() + "/ca2", "ndsip lab CA");
+  auto read = [](const std::string& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string ca1_pem = read(lab_->ca_cert_pem()), ca2_pem = read(ca2.cert);
+  auto set_bundle = [&](const std::string& pem) {
+    std::ofstream(lab_->workdir() + "/bundle.tmp") << pem;
+    fs::rename(lab_->workdir() + "/bundle.tmp", lab_->ca_cert_pem());  // the file both hosts use
+  };
+  auto uniqueid = [&](const lab::Host& h, const std::string& peer) {
+    return (*tunnel(status(h), peer))["ike_uniqueid"].get<std::string>();
+  };
+
+  int replies = -1;
+  std::thread traffic([&] { replies = lab_->ping_replies(val1, gms.inner_addr, 60); });  // 12 s
+  set_bundle(ca1_pem + ca2_pem);  // overlap: both trusted
+  std::this_thread::sleep_for(1500ms);
+  std::string before = uniqueid(gms, "val1");
+  renew(gms, gms.fqdn, {}, &ca2);
+  EXPECT_TRUE(wait(gms, [&](const json& s) {
+    const json* t = tunnel(s, "val1");
+    return (*t)["state"] == "up" && (*t)["ike_uniqueid"] != before;
+  }, 20s)) << why(gms);
+  before = uniqueid(val1, "gms");
+  renew(val1, val1.fqdn, {}, &ca2);
+  EXPECT_TRUE(wait(val1, [&](const json& s) {
+    const json* t = tunnel(s, "gms");
+    return (*t)["state"] == "up" && (*t)["ike_uniqueid"] != before;
+  }, 20s)) << why(val1);
+  traffic.join();
+  EXPECT_GE(replies, 58) << "the tunnel dropped traffic during the overlap";
+
+  // The old CA goes; a fresh IKE_SA authenticates on the new CA alone.
+  set_bundle(ca2_pem);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(certs(gms)["cas"].size(), 1u);
+  before = uniqueid(gms, "val1");
+  ASSERT_EQ(ctl(gms, {"reconnect", "val1"}), 0);
+  EXPECT_TRUE(wait(gms, [&](const json& s) {
+    const json* t = tunnel(s, "val1");
+    return (*t)["state"] == "up" && (*t)["ike_uniqueid"] != before;
+  }, 20s)) << why(gms);
+  EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 3));
+  EXPECT_EQ(certs(gms)["own"]["state"], "ok");
+}
