@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,7 @@ class Daemon {
   void on_credentials_changed();
   void reauthenticate_all(const std::string& why);
   void drop_revoked_peers();
+  void check_peer_expiry();
   void drain_reauth();
   void schedule_expiry();
   void cmd_certs(ControlServer::Reply reply);
@@ -106,6 +108,8 @@ class Daemon {
   std::unique_ptr<certs::Watcher> watcher_;
   std::vector<unsigned long long> reauth_queue_;
   boost::asio::steady_timer reauth_timer_, expiry_timer_;
+  std::set<std::string> expired_peer_certs_;  // serials already acted on
+  std::chrono::steady_clock::time_point last_peer_check_{};
 
   // The accepted topology and this node's plan.
   std::optional<topology::Topology> topology_;

@@ -194,6 +194,10 @@ void Daemon::poll(std::function<void()> then) {
                        [](std::optional<vici::Error>, vici::Reply) {});
     }
     initiate_due();
+    if (now - last_peer_check_ >= std::chrono::seconds(5)) {
+      last_peer_check_ = now;
+      check_peer_expiry();
+    }
     schedule_poll(config_.poll_interval);
     for (auto& f : waiting) f();
   });

@@ -3,6 +3,7 @@
 // loaded (load-cert, load-key), then the IKE_SAs re-authenticate (rekey reauth=yes) a few at a
 // time. An invalid renewal is refused; the old credentials stay in use and status says why.
 // A CRL change re-authenticates the IKE_SAs too, so a revoked peer is dropped.
+#include <algorithm>
 #include <ctime>
 #include <map>
 #include <set>
@@ -125,6 +126,71 @@ void Daemon::drop_revoked_peers() {
   });
 }
 
+void Daemon::check_peer_expiry() {
+  // TS 33.310: when a certificate in use expires, the IKE_SA is rekeyed. For the peers'
+  // certificates that means: re-authenticate the IKE_SA once the one it presented has expired
+  // (the peer then has to present a valid one).
+  vici::ListCertsArgs args;
+  args.type = vici::CertType::x509;
+  args.flag = vici::CertFlag::none;
+  session_.request(vici::request::list_certs(args), config_.vici_timeout,
+                   [this](std::optional<vici::Error> e, vici::Reply r) {
+    if (e) return;
+    std::map<std::string, std::string> connection_of;
+    for (const auto& c : plan_.connections) connection_of.emplace(c.remote_id, c.name);
+    const std::time_t now = std::time(nullptr);
+    for (const vici::CertInfo& info : vici::parse::list_certs(r)) {
+      for (const certs::Cert& cert : certs::parse_certificates(info.data)) {
+        const certs::CertificateInfo d = certs::describe(cert.get());
+        if (d.not_after > now || expired_peer_certs_.count(d.serial)) continue;
+        for (const std::string& san : d.dns_names) {
+          auto it = connection_of.find(san);
+          if (it == connection_of.end()) continue;
+          expired_peer_certs_.insert(d.serial);
+          log("certificate of peer " + san + " (serial " + d.serial + ") expired: re-authenticating " + it->second);
+          tunnels_.alert(it->second, "peer certificate expired (serial " + d.serial + ")");
+          for (const auto& [key, t] : tunnels_.all()) {
+            if (t.connection != it->second || t.ike_uniqueid.empty()) continue;
+            reauth_queue_.push_back(std::stoull(t.ike_uniqueid));
+            // Make-before-break keeps the old IKE_SA when the new one cannot authenticate (the
+            // peer has no valid certificate). An SA on an expired certificate must not stay:
+            // after a grace period, close the connection's SAs unless the peer now presents a
+            // valid certificate.
+            auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::seconds(15));
+            timer->async_wait([this, timer, peer = san, connection = it->second](boost::system::error_code ec) {
+              if (ec) return;
+              vici::ListCertsArgs a;
+              a.type = vici::CertType::x509;
+              a.flag = vici::CertFlag::none;
+              session_.request(vici::request::list_certs(a), config_.vici_timeout,
+                               [this, peer, connection](std::optional<vici::Error> err, vici::Reply rr) {
+                if (err) return;
+                const std::time_t t_now = std::time(nullptr);
+                for (const vici::CertInfo& ci : vici::parse::list_certs(rr)) {
+                  for (const certs::Cert& c2 : certs::parse_certificates(ci.data)) {
+                    const certs::CertificateInfo d2 = certs::describe(c2.get());
+                    const bool names_peer = std::find(d2.dns_names.begin(), d2.dns_names.end(), peer) != d2.dns_names.end();
+                    if (names_peer && d2.not_after > t_now) return;  // renewed: the new SA uses it
+                  }
+                }
+                log("peer " + peer + " has no valid certificate: closing " + connection);
+                vici::TerminateArgs term;
+                term.ike = connection;
+                term.force = true;
+                term.timeout_ms = -1;
+                session_.request(vici::request::terminate(term), config_.vici_timeout,
+                                 [this](std::optional<vici::Error>, vici::Reply) { poll_soon(); });
+              });
+            });
+            break;
+          }
+        }
+      }
+    }
+    drain_reauth();
+  });
+}
+
 void Daemon::drain_reauth() {
   for (std::size_t i = 0; i < config_.reauth_batch && !reauth_queue_.empty(); ++i) {
     vici::RekeyArgs args;
@@ -144,13 +210,25 @@ void Daemon::schedule_expiry() {
   expiry_timer_.cancel();
   if (!cert_check_.own) return;
   // TS 33.310: an end entity rekeys the IKE_SA when a certificate it used expires.
-  const auto left = std::chrono::seconds(cert_check_.own->not_after - std::time(nullptr) + 1);
+  // charon compares validity to the second: fire safely after it has passed.
+  const auto left = std::chrono::seconds(cert_check_.own->not_after - std::time(nullptr) + 2);
   if (left.count() <= 0) return;
   expiry_timer_.expires_after(left);
   expiry_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    refresh_credentials();  // a renewal may already be on disk
-    if (charon_up_) reauthenticate_all("own certificate expired (TS 33.310)");
+    refresh_credentials();  // a renewal may be on disk and valid: then it is in use already
+    if (!charon_up_ || !cert_check_.own || cert_check_.own->not_after > std::time(nullptr)) return;
+    // No valid certificate to re-authenticate with: no SA may rest on the expired one.
+    log("own certificate expired with no valid renewal: closing every IKE_SA (TS 33.310)");
+    for (const auto& c : plan_.connections) {
+      tunnels_.alert(c.name, "own certificate expired, no valid renewal");
+      vici::TerminateArgs term;
+      term.ike = c.name;
+      term.force = true;
+      term.timeout_ms = -1;
+      session_.request(vici::request::terminate(term), config_.vici_timeout,
+                       [this](std::optional<vici::Error>, vici::Reply) { poll_soon(); });
+    }
   });
 }
 

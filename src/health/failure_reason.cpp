@@ -12,7 +12,7 @@ struct Pattern {
 };
 
 // Ordered: the first fragment found wins. Fragments are charon 5.9's wording.
-constexpr std::array<Pattern, 14> patterns = {{
+constexpr std::array<Pattern, 15> patterns = {{
     {"giving up after", "retransmit timeout (peer not responding)"},
     {"peer not responding", "retransmit timeout (peer not responding)"},
     {"AUTHENTICATION_FAILED", "peer-auth-failed (the peer refused our authentication)"},
@@ -22,6 +22,7 @@ constexpr std::array<Pattern, 14> patterns = {{
     {"certificate status is revoked", "certificate revoked"},
     {"has been revoked", "certificate revoked"},
     {"certificate expired", "certificate expired"},
+    {"certificate invalid (valid from", "certificate expired or not yet valid"},
     // A responder without a matching connection (not yet pushed) answers this too.
     {"NO_PROPOSAL_CHOSEN", "proposal mismatch (no common algorithms, or the peer has no connection for us yet)"},
     {"no acceptable proposal", "proposal mismatch (no common algorithms)"},

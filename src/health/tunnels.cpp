@@ -140,9 +140,11 @@ void Tunnels::failed(const std::string& k, const std::string& error, Clock::time
 void Tunnels::alert(const std::string& connection, const std::string& error) {
   for (auto& [k, t] : tunnels_) {
     if (t.connection != connection) continue;
-    // charon follows "revoked" with a generic authentication failure; the first says more.
-    const bool revoked = t.last_error.rfind("certificate revoked", 0) == 0;
-    if (revoked && error.rfind("peer-auth-failed", 0) == 0) continue;
+    // charon follows "revoked" or "expired" with a generic authentication failure; the
+    // first says more.
+    const bool specific = t.last_error.find("revoked") != std::string::npos ||
+                          t.last_error.find("expired") != std::string::npos;
+    if (specific && error.rfind("peer-auth-failed", 0) == 0) continue;
     t.last_error = error;
   }
 }

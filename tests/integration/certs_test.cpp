@@ -240,3 +240,27 @@ TEST_F(Certs, CaRolloverKeepsTheTunnelUp) {
   EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 3));
   EXPECT_EQ(certs(gms)["own"]["state"], "ok");
 }
+
+// TS 33.310: when an end-entity certificate in use expires, the IKE_SA is rekeyed. val1
+// renews onto a certificate valid for 20 s and nothing after it: once it expires the IKE_SA
+// is re-authenticated, cannot be, and is closed; status says why.
+TEST_F(Certs, ExpiryOfACertificateInUseEndsTheSaItBacks) {
+  ASSERT_NO_FATAL_FAILURE(bring_up_gms_and_val1());
+  lab::Host& gms = lab_->host("gms");
+  lab::Host& val1 = lab_->host("val1");
+  const std::time_t now = std::time(nullptr);
+  const std::string before = (*tunnel(status(gms), "val1"))["ike_uniqueid"];
+  renew(val1, val1.fqdn, {.digest = "", .not_before = utc(now - 60), .not_after = utc(now + 20), .reuse_key = false});
+  // The short-lived certificate is accepted and used (val1 re-authenticates with it).
+  EXPECT_TRUE(wait(gms, [&](const json& s) {
+    const json* t = tunnel(s, "val1");
+    return (*t)["state"] == "up" && (*t)["ike_uniqueid"] != before;
+  }, 15s)) << why(gms);
+  // After it expires: no SA rests on it, and the reason is shown.
+  const bool gone = wait(gms, [&](const json& s) {
+    const json* t = tunnel(s, "val1");
+    return (*t)["state"] != "up" && (*t)["last_error"].get<std::string>().find("expired") != std::string::npos;
+  }, 60s);
+  EXPECT_TRUE(gone) << why(gms) << why(val1);
+  EXPECT_EQ(status(val1)["credentials"]["state"], "invalid");
+}
