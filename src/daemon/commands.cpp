@@ -131,16 +131,11 @@ void Daemon::cmd_reconnect(const Json& request, ControlServer::Reply reply) {
     return;
   }
   log("reconnect " + name + " requested over the control socket");
-  vici::TerminateArgs t;
-  t.ike = conn->name;
-  t.force = true;
-  t.timeout_ms = -1;
-  session_.request(vici::request::terminate(t), config_.vici_timeout,
-                   [this, name, reply](std::optional<vici::Error>, vici::Reply) {
-                     tunnels_.retry_now(name);
-                     poll();
-                     reply({{"ok", true}, {"peer", name}});
-                   });
+  terminate_ike(conn->name, [this, name, reply] {
+    tunnels_.retry_now(name);
+    poll();
+    reply({{"ok", true}, {"peer", name}});
+  });
 }
 
 Json Daemon::status() const {

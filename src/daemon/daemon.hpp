@@ -64,6 +64,16 @@ class Daemon {
   void reauthenticate_all(const std::string& why);
   void drop_revoked_peers();
   void check_peer_expiry();
+  // The end-entity certificates charon holds that name a peer of this node (its cache of what
+  // the peers presented), with the connection to that peer.
+  struct PeerCert {
+    std::string identity, connection;
+    certs::CertificateInfo info;
+    bool revoked = false;  // by the loaded CRLs
+  };
+  void peer_certificates(std::function<void(std::vector<PeerCert>)> then);
+  // terminate {ike: connection, force}, not waiting for the peer; `then` after charon answers.
+  void terminate_ike(const std::string& connection, std::function<void()> then = {});
   void drain_reauth();
   void schedule_expiry();
   void cmd_certs(ControlServer::Reply reply);

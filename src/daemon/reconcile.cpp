@@ -102,12 +102,7 @@ void Daemon::run_reconcile() {
     }
     for (const std::string& name : diff.unload) {
       // Its SAs go with it: terminate (ignoring "no SAs") and then unload.
-      vici::TerminateArgs t;
-      t.ike = name;
-      t.force = true;
-      t.timeout_ms = -1;
-      session_.request(vici::request::terminate(t), config_.vici_timeout,
-                       [step_done](std::optional<vici::Error>, vici::Reply) { step_done(); });
+      terminate_ike(name, step_done);
       session_.request(vici::request::unload_conn(name), config_.vici_timeout,
                        [this, name, result, step_done](std::optional<vici::Error> e, vici::Reply r) {
                          if (auto err = checked("unload-conn", e, r)) {

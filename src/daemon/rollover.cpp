@@ -96,32 +96,52 @@ void Daemon::reauthenticate_all(const std::string& why) {
                    });
 }
 
-void Daemon::drop_revoked_peers() {
+void Daemon::terminate_ike(const std::string& connection, std::function<void()> then) {
+  vici::TerminateArgs t;
+  t.ike = connection;
+  t.force = true;
+  t.timeout_ms = -1;
+  session_.request(vici::request::terminate(t), config_.vici_timeout,
+                   [then = std::move(then)](std::optional<vici::Error>, vici::Reply) {
+                     if (then) then();
+                   });
+}
+
+void Daemon::peer_certificates(std::function<void(std::vector<PeerCert>)> then) {
   vici::ListCertsArgs args;
   args.type = vici::CertType::x509;
-  args.flag = vici::CertFlag::none;
+  args.flag = vici::CertFlag::none;  // end-entity certificates
   session_.request(vici::request::list_certs(args), config_.vici_timeout,
-                   [this](std::optional<vici::Error> e, vici::Reply r) {
-    if (e) return;
-    std::map<std::string, std::string> connection_of;  // peer identity -> connection
-    for (const auto& c : plan_.connections) connection_of.emplace(c.remote_id, c.name);
-    for (const vici::CertInfo& info : vici::parse::list_certs(r)) {
-      for (const certs::Cert& cert : certs::parse_certificates(info.data)) {
-        if (!certs::revoked_by(cert.get(), credentials_.crls)) continue;
-        const certs::CertificateInfo d = certs::describe(cert.get());
-        for (const std::string& san : d.dns_names) {
-          auto it = connection_of.find(san);
-          if (it == connection_of.end()) continue;
-          log("peer " + san + " presented certificate serial " + d.serial + ", now revoked: closing " + it->second);
-          tunnels_.alert(it->second, "certificate revoked (serial " + d.serial + ")");
-          vici::TerminateArgs t;
-          t.ike = it->second;
-          t.force = true;
-          t.timeout_ms = -1;
-          session_.request(vici::request::terminate(t), config_.vici_timeout,
-                           [this](std::optional<vici::Error>, vici::Reply) { poll_soon(); });
+                   [this, then = std::move(then)](std::optional<vici::Error> e, vici::Reply r) {
+    std::vector<PeerCert> out;
+    if (!e) {
+      std::map<std::string, std::string> connection_of;  // peer identity -> connection
+      for (const auto& c : plan_.connections) connection_of.emplace(c.remote_id, c.name);
+      for (const vici::CertInfo& info : vici::parse::list_certs(r)) {
+        for (const certs::Cert& cert : certs::parse_certificates(info.data)) {
+          const certs::CertificateInfo d = certs::describe(cert.get());
+          if (d.is_ca) continue;
+          for (const std::string& san : d.dns_names) {
+            auto it = connection_of.find(san);
+            if (it == connection_of.end()) continue;
+            out.push_back({san, it->second, d, certs::revoked_by(cert.get(), credentials_.crls)});
+            break;
+          }
         }
       }
+    }
+    then(std::move(out));
+  });
+}
+
+void Daemon::drop_revoked_peers() {
+  peer_certificates([this](std::vector<PeerCert> peers) {
+    for (const PeerCert& p : peers) {
+      if (!p.revoked) continue;
+      log("peer " + p.identity + " presented certificate serial " + p.info.serial + ", now revoked: closing " +
+          p.connection);
+      tunnels_.alert(p.connection, "certificate revoked (serial " + p.info.serial + ")");
+      terminate_ike(p.connection, [this] { poll_soon(); });
     }
   });
 }
@@ -130,62 +150,34 @@ void Daemon::check_peer_expiry() {
   // TS 33.310: when a certificate in use expires, the IKE_SA is rekeyed. For the peers'
   // certificates that means: re-authenticate the IKE_SA once the one it presented has expired
   // (the peer then has to present a valid one).
-  vici::ListCertsArgs args;
-  args.type = vici::CertType::x509;
-  args.flag = vici::CertFlag::none;
-  session_.request(vici::request::list_certs(args), config_.vici_timeout,
-                   [this](std::optional<vici::Error> e, vici::Reply r) {
-    if (e) return;
-    std::map<std::string, std::string> connection_of;
-    for (const auto& c : plan_.connections) connection_of.emplace(c.remote_id, c.name);
+  peer_certificates([this](std::vector<PeerCert> peers) {
     const std::time_t now = std::time(nullptr);
-    for (const vici::CertInfo& info : vici::parse::list_certs(r)) {
-      for (const certs::Cert& cert : certs::parse_certificates(info.data)) {
-        const certs::CertificateInfo d = certs::describe(cert.get());
-        if (d.not_after > now || expired_peer_certs_.count(d.serial)) continue;
-        for (const std::string& san : d.dns_names) {
-          auto it = connection_of.find(san);
-          if (it == connection_of.end()) continue;
-          expired_peer_certs_.insert(d.serial);
-          log("certificate of peer " + san + " (serial " + d.serial + ") expired: re-authenticating " + it->second);
-          tunnels_.alert(it->second, "peer certificate expired (serial " + d.serial + ")");
-          for (const auto& [key, t] : tunnels_.all()) {
-            if (t.connection != it->second || t.ike_uniqueid.empty()) continue;
-            reauth_queue_.push_back(std::stoull(t.ike_uniqueid));
-            // Make-before-break keeps the old IKE_SA when the new one cannot authenticate (the
-            // peer has no valid certificate). An SA on an expired certificate must not stay:
-            // after a grace period, close the connection's SAs unless the peer now presents a
-            // valid certificate.
-            auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::seconds(15));
-            timer->async_wait([this, timer, peer = san, connection = it->second](boost::system::error_code ec) {
-              if (ec) return;
-              vici::ListCertsArgs a;
-              a.type = vici::CertType::x509;
-              a.flag = vici::CertFlag::none;
-              session_.request(vici::request::list_certs(a), config_.vici_timeout,
-                               [this, peer, connection](std::optional<vici::Error> err, vici::Reply rr) {
-                if (err) return;
-                const std::time_t t_now = std::time(nullptr);
-                for (const vici::CertInfo& ci : vici::parse::list_certs(rr)) {
-                  for (const certs::Cert& c2 : certs::parse_certificates(ci.data)) {
-                    const certs::CertificateInfo d2 = certs::describe(c2.get());
-                    const bool names_peer = std::find(d2.dns_names.begin(), d2.dns_names.end(), peer) != d2.dns_names.end();
-                    if (names_peer && d2.not_after > t_now) return;  // renewed: the new SA uses it
-                  }
-                }
-                log("peer " + peer + " has no valid certificate: closing " + connection);
-                vici::TerminateArgs term;
-                term.ike = connection;
-                term.force = true;
-                term.timeout_ms = -1;
-                session_.request(vici::request::terminate(term), config_.vici_timeout,
-                                 [this](std::optional<vici::Error>, vici::Reply) { poll_soon(); });
-              });
-            });
-            break;
-          }
-        }
+    for (const PeerCert& p : peers) {
+      if (p.info.not_after > now || expired_peer_certs_.count(p.info.serial)) continue;
+      expired_peer_certs_.insert(p.info.serial);
+      log("certificate of peer " + p.identity + " (serial " + p.info.serial + ") expired: re-authenticating " +
+          p.connection);
+      tunnels_.alert(p.connection, "peer certificate expired (serial " + p.info.serial + ")");
+      for (const auto& [key, t] : tunnels_.all()) {
+        if (t.connection != p.connection || t.ike_uniqueid.empty()) continue;
+        reauth_queue_.push_back(std::stoull(t.ike_uniqueid));
+        break;
       }
+      // Make-before-break keeps the old IKE_SA when the new one cannot authenticate (the peer
+      // has no valid certificate). An SA on an expired certificate must not stay: after a
+      // grace period, close the connection's SAs unless the peer now has a valid one.
+      auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::seconds(15));
+      timer->async_wait([this, timer, identity = p.identity, connection = p.connection](boost::system::error_code ec) {
+        if (ec) return;
+        peer_certificates([this, identity, connection](std::vector<PeerCert> now_held) {
+          const std::time_t t = std::time(nullptr);
+          for (const PeerCert& q : now_held) {
+            if (q.identity == identity && q.info.not_after > t) return;  // renewed: the new SA uses it
+          }
+          log("peer " + identity + " has no valid certificate: closing " + connection);
+          terminate_ike(connection, [this] { poll_soon(); });
+        });
+      });
     }
     drain_reauth();
   });
@@ -222,12 +214,7 @@ void Daemon::schedule_expiry() {
     log("own certificate expired with no valid renewal: closing every IKE_SA (TS 33.310)");
     for (const auto& c : plan_.connections) {
       tunnels_.alert(c.name, "own certificate expired, no valid renewal");
-      vici::TerminateArgs term;
-      term.ike = c.name;
-      term.force = true;
-      term.timeout_ms = -1;
-      session_.request(vici::request::terminate(term), config_.vici_timeout,
-                       [this](std::optional<vici::Error>, vici::Reply) { poll_soon(); });
+      terminate_ike(c.name, [this] { poll_soon(); });
     }
   });
 }
@@ -275,31 +262,15 @@ void Daemon::cmd_certs(ControlServer::Reply reply) {
     return;
   }
   // The peers' certificates as charon holds them (received during authentication).
-  vici::ListCertsArgs args;
-  args.type = vici::CertType::x509;
-  args.flag = vici::CertFlag::none;  // end-entity certificates
-  session_.request(vici::request::list_certs(args), config_.vici_timeout,
-                   [this, result, describe, reply](std::optional<vici::Error> e, vici::Reply r) mutable {
-                     if (!e) {
-                       std::set<std::string> peers;
-                       for (const auto& c : plan_.connections) peers.insert(c.remote_id);
-                       for (const vici::CertInfo& info : vici::parse::list_certs(r)) {
-                         for (const certs::Cert& c : certs::parse_certificates(info.data)) {
-                           const certs::CertificateInfo d = certs::describe(c.get());
-                           if (d.is_ca) continue;
-                           for (const std::string& san : d.dns_names) {
-                             if (peers.count(san)) {
-                               Json j = describe(d, true);
-                               j["peer_identity"] = san;
-                               result["peers"].push_back(j);
-                               break;
-                             }
-                           }
-                         }
-                       }
-                     }
-                     reply(result);
-                   });
+  peer_certificates([result, describe, reply](std::vector<PeerCert> peers) mutable {
+    for (const PeerCert& p : peers) {
+      Json j = describe(p.info, true);
+      j["peer_identity"] = p.identity;
+      if (p.revoked) j["state"] = "revoked";
+      result["peers"].push_back(j);
+    }
+    reply(result);
+  });
 }
 
 }  // namespace ndsip::daemon

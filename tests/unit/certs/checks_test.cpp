@@ -185,6 +185,13 @@ TEST_F(Checks, RevokedByCrl) {
   EXPECT_EQ(rules(r), "revoked");
   ASSERT_EQ(r.crls.size(), 1u);
   EXPECT_EQ(r.crls[0].revoked, 1u);
+  // The same question for a peer's certificate, as the daemon asks it.
+  std::ifstream in(path("crls/ca.crl"));
+  const std::string crl_text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_TRUE(revoked_by(cert.get(), {crl_text}));
+  Cert other = make_cert(good(), key.get(), ca_.get(), ca_key_.get());  // serial 1: not listed
+  EXPECT_FALSE(revoked_by(other.get(), {crl_text}));
+  EXPECT_FALSE(revoked_by(cert.get(), {}));
 }
 
 TEST_F(Checks, UnreadableAndMalformedFiles) {
