@@ -11,14 +11,16 @@ Daemon::Candidate Daemon::evaluate(const std::string& text) const {
   topology::LoadResult loaded = topology::load_topology_text(text);
   for (const auto& p : loaded.problems) c.problems.push_back(p.to_string());
   if (!loaded.topology) return c;
-  for (std::string& p : policy::plan_problems(*loaded.topology, policies_)) c.problems.push_back(std::move(p));
+  // One Planner for the check of every node and for this node's plan.
+  const policy::Planner planner(*loaded.topology, policies_);
+  for (std::string& p : policy::plan_problems(planner, *loaded.topology)) c.problems.push_back(std::move(p));
   if (!loaded.topology->node(config_.node)) {
     // Refused rather than applied: it would remove every tunnel of this host at once.
     c.problems.push_back("/nodes: this host's node \"" + config_.node +
                          "\" is not in the topology (push it to the hosts it describes)");
   }
   if (!c.problems.empty()) return c;
-  c.plan = policy::plan_node(*loaded.topology, policies_, config_.node);
+  c.plan = planner.plan(config_.node);
   c.topology = std::move(loaded.topology);
   return c;
 }

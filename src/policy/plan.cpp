@@ -190,8 +190,11 @@ Planner::Planner(const Topology& topology, const PolicySet& policies)
 Planner::~Planner() = default;
 
 std::vector<std::string> plan_problems(const Topology& t, const PolicySet& policies) {
+  return plan_problems(Planner(t, policies), t);
+}
+
+std::vector<std::string> plan_problems(const Planner& planner, const Topology& t) {
   std::vector<std::string> out;
-  const Planner planner(t, policies);
   for (const Node& n : t.nodes) {
     for (const PlanProblem& p : planner.plan(n.name).problems) {
       out.push_back("plan for " + n.name + ": " + p.message);

@@ -101,6 +101,8 @@ class Planner {
 // shared tunnel), for every node, as "plan for <node>: <message>". validate and push refuse a
 // topology with any.
 std::vector<std::string> plan_problems(const topology::Topology& topology, const PolicySet& policies);
+// The same with a Planner the caller keeps (to plan its own node from it afterwards).
+std::vector<std::string> plan_problems(const Planner& planner, const topology::Topology& topology);
 
 // One node, for callers that plan just one.
 NodePlan plan_node(const topology::Topology& topology, const PolicySet& policies,
