@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "certs/checks.hpp"
+
 namespace ndsip::daemon {
 
 struct Config {
@@ -28,6 +30,8 @@ struct Config {
   std::chrono::milliseconds reauth_interval{std::chrono::seconds(2)};
   bool check_only = false;                               // --check-config: validate and exit
   std::string config_file;                               // where the settings came from, if any
+
+  certs::CredentialPaths credential_paths() const { return {cert, key, ca_bundle, crl_dir}; }
 };
 
 struct ParseOutcome {

@@ -39,7 +39,7 @@ std::vector<std::string> pem_blocks(const std::string& text, const std::string& 
   return out;
 }
 
-Credentials read_credentials(const CredentialFiles& f) {
+Credentials read_credentials(const certs::CredentialPaths& f) {
   Credentials c;
   if (!f.ca_bundle.empty()) {
     std::string text;

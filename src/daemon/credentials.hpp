@@ -6,13 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "certs/checks.hpp"
 #include "vici/commands.hpp"
 
 namespace ndsip::daemon {
 
-struct CredentialFiles {
-  std::string cert, key, ca_bundle, crl_dir;
-};
 
 struct Credentials {
   std::vector<std::string> ca_certs;  // one PEM block each
@@ -25,7 +23,7 @@ struct Credentials {
 
 // Reads what is configured (empty paths are skipped). A key file readable by group or others
 // is refused: TS 33.310 keys are secrets and the design says so.
-Credentials read_credentials(const CredentialFiles& files);
+Credentials read_credentials(const certs::CredentialPaths& files);
 
 // The PEM blocks of one kind ("CERTIFICATE") in `text`, in order.
 std::vector<std::string> pem_blocks(const std::string& text, const std::string& label);

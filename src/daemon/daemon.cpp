@@ -22,8 +22,6 @@ std::string data_dir_or(const std::string& configured, const char* sub) {
   return configured.empty() ? std::string(NDSIP_DEFAULT_DATA_DIR) + "/" + sub : configured;
 }
 
-CredentialFiles files_of(const Config& c) { return {c.cert, c.key, c.ca_bundle, c.crl_dir}; }
-
 }  // namespace
 
 Daemon::Daemon(boost::asio::io_context& io, Config config)
@@ -48,11 +46,11 @@ std::vector<std::string> Daemon::check(const Config& c) {
   const policy::PolicyLoadResult pol =
       policy::load_policies(data_dir_or(c.policies_dir, "policies"), data_dir_or(c.templates_dir, "templates"));
   for (const auto& p : pol.problems) problems.push_back(p.to_string());
-  for (const auto& p : certs::check_credentials({c.cert, c.key, c.ca_bundle, c.crl_dir}, "", std::time(nullptr)).problems) {
+  for (const auto& p : certs::check_credentials(c.credential_paths(), "", std::time(nullptr)).problems) {
     problems.push_back(p.to_string());
   }
   if (problems.empty()) {
-    for (const auto& p : read_credentials(files_of(c)).problems) problems.push_back(p);
+    for (const auto& p : read_credentials(c.credential_paths()).problems) problems.push_back(p);
   }
   return problems;
 }

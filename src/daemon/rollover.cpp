@@ -29,12 +29,12 @@ const char* expiry_state(long days, int warn, int critical) {
 
 std::vector<std::string> Daemon::refresh_credentials() {
   std::vector<std::string> problems;
-  const certs::CredentialPaths paths{config_.cert, config_.key, config_.ca_bundle, config_.crl_dir};
-  certs::CheckResult check = certs::check_credentials(paths, plan_.credentials.identity, std::time(nullptr));
+  certs::CheckResult check =
+      certs::check_credentials(config_.credential_paths(), plan_.credentials.identity, std::time(nullptr));
   for (const auto& p : check.problems) problems.push_back(p.to_string());
   Credentials creds;
   if (problems.empty()) {
-    creds = read_credentials({config_.cert, config_.key, config_.ca_bundle, config_.crl_dir});
+    creds = read_credentials(config_.credential_paths());
     problems = creds.problems;
   }
   credential_problems_ = problems;

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "policy/digest.hpp"
+#include "policy/join.hpp"
 
 namespace ndsip::policy {
 
@@ -68,12 +69,6 @@ std::set<std::string> interconnect_points(const std::vector<Service>& services) 
                : s == Service::key_management ? refpoint::km_e
                                               : refpoint::seal_e);
   }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
   return out;
 }
 

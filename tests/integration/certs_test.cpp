@@ -20,13 +20,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string utc(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+// "YYYY-MM-DD HH:MM:SS" (UTC), as pki's --dateform below takes it.
+std::string utc(std::time_t t) { return certs::format_time(t).substr(0, 19); }
 
 class Certs : public Ndsipd {
  protected:

@@ -1,0 +1,15 @@
+// Joining names for messages and renderings (the planner's reasons, the table, swanctl lists).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ndsip::policy {
+
+inline std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+}  // namespace ndsip::policy
