@@ -3,14 +3,13 @@
 // every problem is reported, and nothing here throws for bad input.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
 
+#include "common/read_file.hpp"
 #include "policy/profile.hpp"
 
 namespace ndsip::policy {
@@ -147,21 +146,18 @@ std::optional<json> parse_object(const std::string& text, const std::string& fil
   return doc;
 }
 
-std::optional<std::string> read_file(const fs::path& path, std::vector<PolicyProblem>* problems) {
+// The size is checked before reading so a stray large file is not loaded into memory.
+std::optional<std::string> read_policy_file(const fs::path& path,
+                                            std::vector<PolicyProblem>* problems) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   if (!ec && size > max_policy_file_bytes) {
     problems->push_back({path.string(), "", "size", "larger than 1 MiB; this is not a policy file"});
     return std::nullopt;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    problems->push_back({path.string(), "", "read", "cannot be read"});
-    return std::nullopt;
-  }
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  common::ReadResult read = common::read_file_or_error(path.string());
+  if (!read.text) problems->push_back({path.string(), "", "read", read.error});
+  return std::move(read.text);
 }
 
 // *.json in a directory, sorted by name; problems when the directory is missing or empty.
@@ -287,7 +283,7 @@ PolicyLoadResult load_policies(const std::string& policies_dir, const std::strin
   PolicyLoadResult result;
   auto& problems = result.problems;
   for (const fs::path& path : json_files(policies_dir, &problems)) {
-    const auto text = read_file(path, &problems);
+    const auto text = read_policy_file(path, &problems);
     if (!text) continue;
     Profile p;
     auto found = load_profile_text(*text, path.stem().string(), path.string(), &p);
@@ -299,7 +295,7 @@ PolicyLoadResult load_policies(const std::string& policies_dir, const std::strin
   }
   std::set<std::string> broken_templates;
   for (const fs::path& path : json_files(templates_dir, &problems)) {
-    const auto text = read_file(path, &problems);
+    const auto text = read_policy_file(path, &problems);
     if (!text) continue;
     Template t;
     auto found = load_template_text(*text, path.stem().string(), path.string(), &t);

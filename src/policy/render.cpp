@@ -4,9 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "policy/join.hpp"
+#include "common/join.hpp"
 
 namespace ndsip::policy {
+
+using common::join;
+
 namespace {
 
 std::string pad(const std::string& s, std::size_t width) {

@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include "common/backoff.hpp"
+
 namespace ndsip::vici {
 
 Client::Client(Duration timeout) : session_(io_), timeout_(timeout) {
@@ -15,7 +17,9 @@ void Client::connect(const std::string& uri) {
 
 bool Client::connect_with_retry(const std::string& uri, Duration give_up) {
   const auto deadline = std::chrono::steady_clock::now() + give_up;
-  Duration backoff(50);
+  // The same backoff as everywhere else (jittered), so tools started together against one
+  // charon do not retry in step.
+  common::Backoff backoff(Duration(50), Duration(1000));
   for (;;) {
     try {
       connect(uri);
@@ -23,9 +27,9 @@ bool Client::connect_with_retry(const std::string& uri, Duration give_up) {
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::usage) throw;
     }
-    if (std::chrono::steady_clock::now() + backoff > deadline) return false;
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, Duration(1000));
+    const Duration wait = backoff.next();
+    if (std::chrono::steady_clock::now() + wait > deadline) return false;
+    std::this_thread::sleep_for(wait);
   }
 }
 

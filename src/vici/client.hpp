@@ -24,8 +24,8 @@ class Client {
   explicit Client(Duration timeout = std::chrono::seconds(10));
 
   void connect(const std::string& uri);
-  // Tries to connect until it works or `give_up` has passed (backoff 50 ms doubling to 1 s).
-  // Returns whether it connected.
+  // Tries to connect until it works or `give_up` has passed (jittered backoff, 50 ms doubling
+  // to 1 s). Returns whether it connected.
   bool connect_with_retry(const std::string& uri, Duration give_up);
   bool connected() const { return session_.connected(); }
   void close() { session_.close(); }

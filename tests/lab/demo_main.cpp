@@ -70,10 +70,10 @@ int main() {
     t.name = "ndsip demo: two operators";
     t.domains = {{"operator-a", {"gms-a"}}, {"operator-b", {}}};
     t.nodes = {{&gms_a, "seal-server", "operator-a", {"group-management", "key-management", "location-management"}},
-               {&val_1, "val-server", "operator-a"},
-               {&val_2, "val-server", "operator-a"},
+               {&val_1, "val-server", "operator-a", {}},
+               {&val_2, "val-server", "operator-a", {}},
                {&gms_b, "seal-server", "operator-b", {"group-management", "data-delivery"}},
-               {&val_3, "val-server", "operator-b"}};
+               {&val_3, "val-server", "operator-b", {}}};
     t.uses = {{"val-1", "gms-a", {"group-management", "key-management"}},
               {"val-2", "gms-a", {"group-management", "location-management"}, true},
               {"val-3", "gms-b", {"group-management", "data-delivery"}}};

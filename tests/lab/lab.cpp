@@ -13,11 +13,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include "common/read_file.hpp"
 #include "lab/netns.hpp"
 #include "lab/pki.hpp"
 #include "lab/process.hpp"
@@ -49,11 +49,8 @@ bool valid_host_name(const std::string& s) {
   });
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+// Logs for failure messages: a log that is missing or unreadable just shows as empty.
+std::string read_file(const std::string& path) { return common::read_file(path).value_or(""); }
 
 std::string tail_lines(const std::string& text, std::size_t lines) {
   if (lines == 0 || text.empty()) return {};

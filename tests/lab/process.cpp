@@ -10,11 +10,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "common/read_file.hpp"
 
 extern char** environ;
 
@@ -161,10 +161,9 @@ void kill_and_reap(pid_t pid) {
   }
 }
 
+// /proc files of a process that may have exited meanwhile: gone reads as empty.
 std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return common::read_file(path).value_or("");
 }
 
 }  // namespace

@@ -1,18 +1,17 @@
 #include "lab/tunnel_setup.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
+
+#include "common/read_file.hpp"
 
 namespace ndsip::lab {
 namespace {
 
+// The lab's PEM files must exist; a missing one is a broken lab, so say which and why.
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  common::ReadResult read = common::read_file_or_error(path);
+  if (!read.text) throw std::runtime_error(read.error);
+  return std::move(*read.text);
 }
 
 }  // namespace

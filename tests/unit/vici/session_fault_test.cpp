@@ -2,7 +2,7 @@
 // asserts the error kind the caller acts on and that the process carries on.
 #include <gtest/gtest.h>
 
-#include "fake_vici_peer.hpp"
+#include "support/fake_vici_peer.hpp"
 #include "vici/client.hpp"
 
 using namespace ndsip::vici;

@@ -1,10 +1,11 @@
 // Joining names for messages and renderings (the planner's reasons, the table, swanctl lists).
+// Header-only: it is one loop, and several parts want it without linking each other.
 #pragma once
 
 #include <string>
 #include <vector>
 
-namespace ndsip::policy {
+namespace ndsip::common {
 
 inline std::string join(const std::vector<std::string>& v, const std::string& sep) {
   std::string out;
@@ -12,4 +13,4 @@ inline std::string join(const std::vector<std::string>& v, const std::string& se
   return out;
 }
 
-}  // namespace ndsip::policy
+}  // namespace ndsip::common

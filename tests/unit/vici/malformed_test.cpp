@@ -91,8 +91,9 @@ TEST_P(Malformed, GivesAClearError) {
   EXPECT_THROW(reader.next(), Error) << c.name;
 }
 
+// Not `info`: the macro's generated function has a parameter of that name (-Wshadow in g++).
 INSTANTIATE_TEST_SUITE_P(Vici, Malformed, ::testing::ValuesIn(cases()),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& p) { return std::string(p.param.name); });
 
 TEST(ViciMalformedFrame, OversizedLengthPrefix) {
   FrameReader reader;

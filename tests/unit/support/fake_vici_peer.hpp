@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "support/unix_listener.hpp"
 #include "vici/frame.hpp"
 #include "vici/packet.hpp"
 
@@ -24,34 +25,16 @@ class FakeViciPeer {
  public:
   using Script = std::function<void(FakeViciPeer&)>;
 
-  FakeViciPeer() {
-    char tmpl[] = "/tmp/ndsip-fakevici-XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-    path_ = dir_ + "/vici.sock";
-    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    path_.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listener_, 4) != 0) {
-      throw std::runtime_error("cannot listen on " + path_);
-    }
-  }
+  FakeViciPeer() = default;
+  ~FakeViciPeer() { join(); }
 
-  ~FakeViciPeer() {
-    join();
-    ::close(listener_);
-    std::filesystem::remove_all(dir_);
-  }
-
-  std::string uri() const { return "unix://" + path_; }
+  std::string uri() const { return listener_.uri(); }
 
   // Accepts one connection and runs the script on it in a thread.
   void serve(Script script) {
     join();
     thread_ = std::thread([this, script = std::move(script)] {
-      conn_ = ::accept(listener_, nullptr, nullptr);
+      conn_ = ::accept(listener_.fd(), nullptr, nullptr);
       if (conn_ < 0) return;
       try {
         script(*this);
@@ -111,8 +94,7 @@ class FakeViciPeer {
   }
 
  private:
-  std::string dir_, path_;
-  int listener_ = -1;
+  UnixListener listener_{"vici.sock"};
   int conn_ = -1;
   vici::FrameReader reader_;
   std::thread thread_;
