@@ -16,6 +16,20 @@ std::vector<std::string> list_or_empty(const Section& s, std::string_view key) {
   return l ? *l : std::vector<std::string>{};
 }
 
+// A unique id: absent -> 0; otherwise all decimal digits that fit, or Error(malformed).
+unsigned long long unique_id(const Section& s, const std::string& sa) {
+  const std::string* text = s.find_value("uniqueid");
+  if (!text) return 0;
+  unsigned long long id = 0;
+  const char* end = text->data() + text->size();
+  const auto [ptr, ec] = std::from_chars(text->data(), end, id);
+  if (text->empty() || ec != std::errc() || ptr != end) {
+    throw Error(ErrorKind::malformed, "charon sent SA \"" + sa + "\" with a unique id that is not a number: \"" +
+                                          text->substr(0, 32) + "\"");
+  }
+  return id;
+}
+
 const char* yes_no(bool b) { return b ? "yes" : "no"; }
 
 Request simple(std::string command) { return Request{std::move(command), {}, {}}; }
@@ -23,7 +37,7 @@ Request simple(std::string command) { return Request{std::move(command), {}, {}}
 ChildSa parse_child(const Section& s) {
   ChildSa c;
   c.name = s.value_or("name");
-  c.uniqueid = s.value_or("uniqueid");
+  c.uniqueid = unique_id(s, c.name);
   c.reqid = s.value_or("reqid");
   c.state = s.value_or("state");
   c.mode = s.value_or("mode");
@@ -51,7 +65,7 @@ ChildSa parse_child(const Section& s) {
 IkeSa parse_ike(const std::string& name, const Section& s) {
   IkeSa sa;
   sa.name = name;
-  sa.uniqueid = s.value_or("uniqueid");
+  sa.uniqueid = unique_id(s, name);
   sa.state = s.value_or("state");
   sa.version = s.value_or("version");
   sa.local_host = s.value_or("local-host");
@@ -79,11 +93,15 @@ void put_id(Section& args, const char* key, const std::optional<unsigned long lo
 
 }  // namespace
 
-void expect_success(const std::string& command, const Message& response) {
+std::optional<Error> refusal(const std::string& command, const Message& response) {
   const std::string* success = response.find_value("success");
-  if (!success || *success == "yes") return;
-  std::string why = response.value_or("errmsg", "no reason given");
-  throw Error(ErrorKind::command_failed, "charon refused " + command + ": " + why);
+  if (!success || *success == "yes") return std::nullopt;
+  return Error(ErrorKind::command_failed,
+               "charon refused " + command + ": " + response.value_or("errmsg", "no reason given"));
+}
+
+void expect_success(const std::string& command, const Message& response) {
+  if (auto e = refusal(command, response)) throw *e;
 }
 
 const ChildSa* IkeSa::child(std::string_view child_name, std::string_view wanted) const {

@@ -11,13 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "vici/error.hpp"
 #include "vici/message.hpp"
 #include "vici/session.hpp"
 
 namespace ndsip::vici {
 
-// Throws Error(command_failed, "charon refused <command>: <errmsg>") when the response says
-// success = no. Responses without a success key (version, get-conns, ...) pass.
+// Error(command_failed, "charon refused <command>: <errmsg>") when the response says
+// success = no; nullopt otherwise (responses without a success key, such as version or
+// get-conns, pass). The session applies it to every command's response.
+std::optional<Error> refusal(const std::string& command, const Message& response);
+// Throws refusal(command, response), if any.
 void expect_success(const std::string& command, const Message& response);
 
 struct VersionInfo {
@@ -31,8 +35,11 @@ struct Stats {
   std::vector<std::string> plugins;
 };
 
+// Unique ids are charon's numbers for an SA (never reused while it runs); 0: not given.
 struct ChildSa {
-  std::string name, uniqueid, reqid, state, mode, protocol, encap;
+  std::string name;
+  unsigned long long uniqueid = 0;
+  std::string reqid, state, mode, protocol, encap;
   std::string spi_in, spi_out, encr_alg, integ_alg, dh_group;
   unsigned long long bytes_in = 0, bytes_out = 0, packets_in = 0, packets_out = 0;
   std::optional<unsigned long long> use_in, use_out;  // seconds since last use; absent if never
@@ -41,7 +48,9 @@ struct ChildSa {
 };
 
 struct IkeSa {
-  std::string name, uniqueid, state, version;
+  std::string name;
+  unsigned long long uniqueid = 0;
+  std::string state, version;
   std::string local_host, local_id, remote_host, remote_id;
   std::string encr_alg, prf_alg, dh_group;
   bool initiator = false;
@@ -52,7 +61,8 @@ struct IkeSa {
 };
 
 // One IKE_SA per top-level section, as list-sas streams them and as ike-updown/child-updown
-// events carry them.
+// events carry them. Throws Error(malformed) for a unique id that is not a decimal number:
+// ids are used to rekey and terminate, so a garbled one must not become another SA's.
 std::vector<IkeSa> parse_ike_sas(const Message& message);
 
 enum class CertType { x509, x509_ac, x509_crl, ocsp_response, pubkey };

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "vici/commands.hpp"
 #include "vici/frame.hpp"
 #include "vici/packet.hpp"
 #include "vici/uri.hpp"
@@ -26,6 +27,7 @@ struct Op {
   std::vector<std::pair<PacketType, std::string>> steps;  // type and encoded packet
   std::size_t next = 0;
   std::string what;          // "command 'list-sas'", for error messages
+  std::string command;       // "list-sas"; empty for event (un)registrations
   std::string stream_event;  // collected into reply.streamed while registered
   bool streaming = false;
   std::optional<Error> error;
@@ -218,6 +220,9 @@ struct Session::Impl : std::enable_shared_from_this<Impl> {
     const bool is_command = sent == PacketType::cmd_request;
     if (is_command && packet.type == PacketType::cmd_response) {
       op.reply.response = std::move(packet.message);
+      // A refusal is an error of the request, for every command (as govici does): no caller
+      // can forget to look at `success` and take a refused load-conn for a loaded one.
+      if (auto refused = refusal(op.command, op.reply.response)) op.error = std::move(refused);
     } else if (is_command && packet.type == PacketType::cmd_unknown) {
       op.error = Error(ErrorKind::unknown_command, "charon does not know the " + op.what);
     } else if (!is_command && packet.type == PacketType::event_confirm) {
@@ -306,6 +311,7 @@ void Session::close() {
 void Session::request(Request request, Duration timeout, ReplyHandler done) {
   Op op;
   op.what = "command '" + request.command + "'";
+  op.command = request.command;
   op.timeout = timeout;
   op.done = std::move(done);
   op.stream_event = request.stream_event;

@@ -204,7 +204,7 @@ TEST_F(ViciCharon, RekeyAndReauthenticate) {
     std::pair<std::string, std::string> ids;  // IKE uniqueid, installed child's inbound SPI
     for (const vici::IkeSa& sa : ca.list_sas({conn, {}, false})) {
       if (sa.state != "ESTABLISHED") continue;
-      if (const vici::ChildSa* c = sa.child(child, "INSTALLED")) ids = {sa.uniqueid, c->spi_in};
+      if (const vici::ChildSa* c = sa.child(child, "INSTALLED")) ids = {std::to_string(sa.uniqueid), c->spi_in};
     }
     return ids;
   };
