@@ -1,27 +1,15 @@
 #include "certs/checks.hpp"
 
-#include <sys/stat.h>
-
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "certs/files.hpp"
 
 namespace ndsip::certs {
-namespace fs = std::filesystem;
 
 namespace {
-
-std::optional<std::string> slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 bool weak_signature(const std::string& algorithm) {
   std::string lower = algorithm;
@@ -60,7 +48,13 @@ long days_until(std::time_t t, std::time_t now) {
 }
 
 CheckResult check_credentials(const CredentialPaths& paths, const std::string& identity, std::time_t now) {
+  return check_credentials(read_credential_files(paths), identity, now);
+}
+
+CheckResult check_credentials(const CredentialFiles& files, const std::string& identity, std::time_t now) {
   CheckResult r;
+  r.problems = files.problems;  // unreadable files, a key that is not private
+  const CredentialPaths& paths = files.paths;
   auto problem = [&](const std::string& file, const char* rule, const std::string& message) {
     r.problems.push_back({file, rule, message});
   };
@@ -68,34 +62,24 @@ CheckResult check_credentials(const CredentialPaths& paths, const std::string& i
   // The CA bundle.
   std::vector<Cert> cas;
   if (!paths.ca_bundle.empty()) {
-    if (auto text = slurp(paths.ca_bundle)) {
-      cas = parse_certificates(*text);
+    if (files.ca_bundle) {
+      cas = parse_certificates(*files.ca_bundle);
       if (cas.empty()) problem(paths.ca_bundle, "format", "no certificate in the CA bundle");
       for (const Cert& c : cas) r.cas.push_back(describe(c.get()));
-    } else {
-      problem(paths.ca_bundle, "unreadable", "cannot be read");
     }
   }
   // CRLs.
   std::vector<Crl> crls;
-  if (!paths.crl_dir.empty()) {
-    std::error_code ec;
-    std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(paths.crl_dir, ec)) {
-      if (e.is_regular_file()) files.push_back(e.path());
-    }
-    if (ec) problem(paths.crl_dir, "unreadable", ec.message());
-    std::sort(files.begin(), files.end());
-    for (const fs::path& f : files) {
-      const auto text = slurp(f.string());
-      auto parsed = text ? parse_crls(*text) : std::vector<Crl>{};
+  {
+    for (const auto& [file, text] : files.crls) {
+      auto parsed = parse_crls(text);
       if (parsed.empty()) {
-        problem(f.string(), "format", "not a CRL (PEM or DER)");
+        problem(file, "format", "not a CRL (PEM or DER)");
         continue;
       }
       for (Crl& c : parsed) {
         CrlInfo info;
-        info.file = f.string();
+        info.file = file;
         char* issuer = X509_NAME_oneline(X509_CRL_get_issuer(c.get()), nullptr, 0);
         info.issuer = issuer ? issuer : "";
         OPENSSL_free(issuer);
@@ -111,12 +95,8 @@ CheckResult check_credentials(const CredentialPaths& paths, const std::string& i
   if (paths.cert.empty()) return r;
 
   // The node's certificate.
-  const auto cert_text = slurp(paths.cert);
-  if (!cert_text) {
-    problem(paths.cert, "unreadable", "cannot be read");
-    return r;
-  }
-  std::vector<Cert> own = parse_certificates(*cert_text);
+  if (!files.cert) return r;  // unreadable: already a problem
+  std::vector<Cert> own = parse_certificates(*files.cert);
   if (own.empty()) {
     problem(paths.cert, "format", "no certificate in it");
     return r;
@@ -183,24 +163,13 @@ CheckResult check_credentials(const CredentialPaths& paths, const std::string& i
   }
 
   // The private key: private, and the certificate's.
-  if (!paths.key.empty()) {
-    struct stat st {};
-    if (::stat(paths.key.c_str(), &st) != 0) {
-      problem(paths.key, "unreadable", "cannot be read");
-    } else if ((st.st_mode & 077) != 0) {
-      std::ostringstream mode;
-      mode << std::oct << (st.st_mode & 0777);
-      problem(paths.key, "key-permissions", "private key is accessible by group or others (mode " + mode.str() +
-                                                "); chmod 600 it");
-    } else if (const auto key_text = slurp(paths.key)) {
-      const Key key = parse_private_key(*key_text);
-      if (!key) {
-        problem(paths.key, "format", "not a PEM private key");
-      } else if (X509_check_private_key(cert, key.get()) != 1) {
-        problem(paths.key, "key-match", "does not match the certificate " + paths.cert);
-      }
-    } else {
-      problem(paths.key, "unreadable", "cannot be read");
+  // The private key (its file's type, owner and mode were checked when it was read).
+  if (files.key) {
+    const Key key = parse_private_key(*files.key);
+    if (!key) {
+      problem(paths.key, "format", "not a PEM private key");
+    } else if (X509_check_private_key(cert, key.get()) != 1) {
+      problem(paths.key, "key-match", "does not match the certificate " + paths.cert);
     }
   }
   return r;

@@ -38,8 +38,13 @@ struct CheckResult {
   std::vector<CrlInfo> crls;
 };
 
+struct CredentialFiles;  // certs/files.hpp
+
 // `identity`: the node's identity from the topology ("" skips the SAN check, e.g. before any
-// topology is accepted). `now`: the time to check validity at.
+// topology is accepted). `now`: the time to check validity at. Checks exactly the bytes in
+// `files`; the caller loads those same bytes.
+CheckResult check_credentials(const CredentialFiles& files, const std::string& identity, std::time_t now);
+// Reads the files (read_credential_files) and checks them: for tools and tests.
 CheckResult check_credentials(const CredentialPaths& paths, const std::string& identity, std::time_t now);
 
 // Whether one of the CRLs (PEM or DER texts) from `cert`'s issuer lists its serial.

@@ -1,16 +1,15 @@
-// The credential files ndsipd loads into charon (load-cert, load-key): own certificate, its
-// key, the CA bundle and the CRL directory. Read and checked here; nothing of a key is
-// ever logged or put into status.
+// The credentials as ndsipd loads them into charon (load-cert, load-key): PEM blocks cut from
+// the very bytes the TS 33.310 checks ran on (certs/files.hpp). Nothing of a key is ever
+// logged or put into status.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "certs/checks.hpp"
+#include "certs/files.hpp"
 #include "vici/commands.hpp"
 
 namespace ndsip::daemon {
-
 
 struct Credentials {
   std::vector<std::string> ca_certs;  // one PEM block each
@@ -21,9 +20,11 @@ struct Credentials {
   std::vector<std::string> problems;  // "<file>: <what>"; nothing is loaded while non-empty
 };
 
-// Reads what is configured (empty paths are skipped). A key file readable by group or others
-// is refused: TS 33.310 keys are secrets and the design says so.
-Credentials read_credentials(const certs::CredentialPaths& files);
+// What charon is given from `files` (their read problems included).
+Credentials credentials_for_charon(const certs::CredentialFiles& files);
+
+// Reads and cuts in one go (tests and tools).
+Credentials read_credentials(const certs::CredentialPaths& paths);
 
 // The PEM blocks of one kind ("CERTIFICATE") in `text`, in order.
 std::vector<std::string> pem_blocks(const std::string& text, const std::string& label);
