@@ -104,7 +104,7 @@ void bench_scale(int peers) {
   const double ndsipd_full = ms_since(t0);
   if (!a.value("ok", false)) throw std::runtime_error("push failed: " + a.dump());
   std::printf("(a) ndsipctl push, %zu connections loaded into a fresh charon: %.0f ms, %d VICI commands\n",
-              a["loaded"].size(), ndsipd_full, a["vici_commands"].get<int>());
+              a["load"].size(), ndsipd_full, a["vici_commands"].get<int>());
   std::printf("    inside ndsipd: %s\n", a["timing_ms"].dump().c_str());
 
   // swanctl: the equivalent swanctl.conf into a fresh charon (restarted, so it holds nothing).
@@ -132,7 +132,7 @@ void bench_scale(int peers) {
   const json b = ctl_json({"push", v2, "--json", "--socket", hub.control_socket});
   const double ndsipd_one = ms_since(t0);
   std::printf("(b) ndsipctl push with one peer changed: %.1f ms, %d VICI commands, loaded %s\n", ndsipd_one,
-              b["vici_commands"].get<int>(), b["loaded"].dump().c_str());
+              b["vici_commands"].get<int>(), b["load"].dump().c_str());
   std::printf("    inside ndsipd: %s\n", b["timing_ms"].dump().c_str());
   {
     std::vector<std::string> argv{NDSIP_CTL, "plan", v2, "--node", hub.name, "--swanctl"};

@@ -21,6 +21,7 @@ int reconnect_command(const Args& args, std::ostream& out, std::ostream& err);
 int reload_command(const Args& args, std::ostream& out, std::ostream& err);
 int version_command(const Args& args, std::ostream& out, std::ostream& err);
 int certs_command(const Args& args, std::ostream& out, std::ostream& err);
+int list_commands_command(const Args& args, std::ostream& out, std::ostream& err);
 
 // Exit codes shared by the subcommands.
 inline constexpr int exit_ok = 0;

@@ -1,7 +1,6 @@
 // The subcommands that talk to ndsipd over its control socket: push, diff, status, rollback,
-// reconnect, reload, version.
+// reconnect, reload, version, certs, list-commands.
 #include <boost/program_options.hpp>
-#include <fstream>
 #include <functional>
 #include <optional>
 #include <iomanip>
@@ -9,18 +8,22 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
-#include "cli/control_client.hpp"
+#include "cli/status_table.hpp"
+#include "common/read_file.hpp"
+#include "control/client.hpp"
+#include "control/protocol.hpp"
 
 namespace ndsip::cli {
 
 namespace po = boost::program_options;
 using nlohmann::json;
+namespace key = control::key;
 
 namespace {
 
 std::string socket_default() {
   if (const char* env = std::getenv("NDSIP_SOCKET"); env && *env) return env;
-  return default_control_socket;
+  return control::default_socket;
 }
 
 // Common parsing: --socket, --help, --json, and up to one positional argument.
@@ -69,7 +72,7 @@ Parsed parse_daemon_args(const Args& args, const std::string& usage, const char*
 
 // Sends the request; on failure prints why and returns exit_unreachable.
 std::optional<json> ask(const Parsed& p, json request, std::ostream& err) {
-  ControlResult r = control_request(p.socket, std::move(request));
+  control::ControlResult r = control::control_request(p.socket, std::move(request));
   if (!r.response) {
     err << "ndsipctl: " << r.error << "\n";
     return std::nullopt;
@@ -99,34 +102,20 @@ std::string list(const json& names) {
 }
 
 void print_changes(const json& r, std::ostream& out) {
-  const json& load = r.contains("loaded") ? r["loaded"] : r.value("load", json::array());
-  const json& unload = r.contains("unloaded") ? r["unloaded"] : r.value("unload", json::array());
-  out << "load:      " << list(load) << "\n"
-      << "unload:    " << list(unload) << "\n"
-      << "unchanged: " << r.value("unchanged", 0) << " connection(s)\n";
-  if (r.contains("note")) out << "note: " << r["note"].get<std::string>() << "\n";
+  out << "load:      " << list(r.value(key::load, json::array())) << "\n"
+      << "unload:    " << list(r.value(key::unload, json::array())) << "\n"
+      << "unchanged: " << r.value(key::unchanged, 0) << " connection(s)\n";
+  if (r.contains(key::note)) out << "note: " << r[key::note].get<std::string>() << "\n";
 }
 
 bool read_topology(const std::string& path, std::string* text, std::ostream& err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    err << "ndsipctl: cannot read " << path << "\n";
+  common::ReadResult r = common::read_file_or_error(path);
+  if (!r.text) {
+    err << "ndsipctl: " << r.error << "\n";
     return false;
   }
-  std::ostringstream s;
-  s << in.rdbuf();
-  *text = s.str();
+  *text = std::move(*r.text);
   return true;
-}
-
-std::string duration(long long s) {
-  if (s <= 0) return "-";
-  std::ostringstream o;
-  if (s >= 86400) o << s / 86400 << "d";
-  if (s >= 3600) o << (s % 86400) / 3600 << "h";
-  if (s >= 60) o << (s % 3600) / 60 << "m";
-  o << s % 60 << "s";
-  return o.str();
 }
 
 // One subcommand: parse, build the request (nullopt: an error was printed), send it, print
@@ -166,7 +155,7 @@ int push_command(const Args& args, std::ostream& out, std::ostream& err) {
       "applies it, answering with what changed.",
       "topology", with_topology("push", err),
       [&](const json& x) {
-        out << "accepted as version " << x.value("version", 0) << " (digest " << x.value("digest", "")
+        out << "accepted as version " << x.value(key::topology_version, 0) << " (digest " << x.value(key::digest, "")
             << ")\n";
         print_changes(x, out);
       },
@@ -186,7 +175,7 @@ int rollback_command(const Args& args, std::ostream& out, std::ostream& err) {
       "Re-applies the previous accepted topology (it becomes the newest version).",
       nullptr, plain("rollback"),
       [&](const json& x) {
-        out << "rolled back; now version " << x.value("version", 0) << "\n";
+        out << "rolled back; now version " << x.value(key::topology_version, 0) << "\n";
         print_changes(x, out);
       },
       out, err);
@@ -207,10 +196,23 @@ int reload_command(const Args& args, std::ostream& out, std::ostream& err) {
       nullptr, plain("reload"), [&](const json& x) { print_changes(x, out); }, out, err);
 }
 
+int list_commands_command(const Args& args, std::ostream& out, std::ostream& err) {
+  return daemon_command(args,
+      "Usage: ndsipctl list-commands [--socket PATH] [--json]\n\n"
+      "The commands this ndsipd answers on its control socket, with a line on each.",
+      nullptr, plain("list-commands"),
+      [&](const json& x) {
+        for (const auto& [name, summary] : x.value("commands", json::object()).items()) {
+          out << std::left << std::setw(16) << name << summary.get<std::string>() << "\n";
+        }
+      },
+      out, err);
+}
+
 int version_command(const Args& args, std::ostream& out, std::ostream& err) {
   return daemon_command(args, "Usage: ndsipctl version [--socket PATH] [--json]", nullptr, plain("version"),
       [&](const json& x) {
-        out << "ndsipd " << x.value("ndsipd", "") << ", control protocol " << x.value("protocol", 0)
+        out << "ndsipd " << x.value("ndsipd", "") << ", control protocol " << x.value(key::protocol, 0)
             << ", charon " << x.value("charon", "(not connected)") << "\n";
       },
       out, err);
@@ -272,45 +274,7 @@ int status_command(const Args& args, std::ostream& out, std::ostream& err) {
   if (p.json) {
     out << s.dump(2) << "\n";
   } else {
-    const json& topo = s["topology"];
-    out << "node " << s.value("node", "") << "   topology version " << topo.value("version", 0)
-        << " digest " << (topo.value("digest", "").empty() ? "-" : topo.value("digest", "")) << " ("
-        << topo.value("name", "") << ")\n";
-    out << "charon " << (charon ? "connected, " + s["charon"].value("version", "")
-                                : "NOT CONNECTED: " + s["charon"].value("error", ""))
-        << "\n";
-    const json creds = s.value("credentials", json::object());
-    out << "certificate " << creds.value("state", "") << (creds.contains("days_left")
-                                                          ? ", " + std::to_string(creds.value("days_left", 0L)) +
-                                                                " days left (serial " + creds.value("serial", "") + ")"
-                                                          : std::string())
-        << "\n";
-    for (const auto& c : creds.value("problems", json::array())) out << "  refused: " << c.get<std::string>() << "\n";
-    out << "\n"
-        << std::left << std::setw(28) << "TUNNEL" << std::setw(12) << "PEER" << std::setw(18)
-        << "REFERENCE POINTS" << std::setw(5) << "ZONE" << std::setw(12) << "STATE" << std::setw(10)
-        << "UPTIME" << std::setw(10) << "REKEY IN" << std::setw(22) << "BYTES IN/OUT"
-        << std::setw(16) << "PACKETS IN/OUT" << "LAST ERROR\n";
-    for (const auto& t : s["tunnels"]) {
-      std::string points;
-      for (const auto& rp : t["reference_points"]) points += (points.empty() ? "" : ",") + rp.get<std::string>();
-      out << std::setw(28) << t.value("child", "") << std::setw(12) << t.value("peer", "")
-          << std::setw(18) << points << std::setw(5) << t.value("zone", "") << std::setw(12)
-          << t.value("state", "") << std::setw(10) << duration(t.value("uptime_s", 0LL))
-          << std::setw(10) << duration(t.value("rekey_in_s", 0LL)) << std::setw(22)
-          << (std::to_string(t.value("bytes_in", 0ULL)) + "/" + std::to_string(t.value("bytes_out", 0ULL)))
-          << std::setw(16)
-          << (std::to_string(t.value("packets_in", 0ULL)) + "/" + std::to_string(t.value("packets_out", 0ULL)))
-          << (t.value("last_error", "").empty() ? "-" : t.value("last_error", "")) << "\n";
-    }
-    for (const auto& o : s["outside"]) {
-      out << std::setw(28) << o.value("reference_point", "") << std::setw(12)
-          << (o.value("peer", "").empty() ? "-" : o.value("peer", "")) << std::setw(18) << ""
-          << std::setw(5) << "" << (o.value("protection", "").find("CAPIF") != std::string::npos
-                                        ? "CAPIF, not ours"
-                                        : "TLS, not ours")
-          << "\n";
-    }
+    print_status(s, out);
   }
   if (!charon) return exit_unreachable;
   return all_up ? exit_ok : exit_invalid;

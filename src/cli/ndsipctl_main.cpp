@@ -20,7 +20,8 @@ const char* usage =
     "  reconnect PEER                  tear down and re-establish the tunnel to PEER\n"
     "  reload                          make ndsipd re-read policies, templates, credentials\n"
     "  certs                           certificates, CAs, CRLs and peers' certificates, expiry\n"
-    "  version                         ndsipd's and charon's versions\n\n"
+    "  version                         ndsipd's and charon's versions\n"
+    "  list-commands                   the commands ndsipd answers on its control socket\n\n"
     "`ndsipctl COMMAND --help` describes each command.\n";
 
 }  // namespace
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     if (command == "reload") return reload_command(args, std::cout, std::cerr);
     if (command == "version") return version_command(args, std::cout, std::cerr);
     if (command == "certs") return certs_command(args, std::cout, std::cerr);
+    if (command == "list-commands") return list_commands_command(args, std::cout, std::cerr);
     if (command == "--help" || command == "-h" || command == "help") {
       std::cout << usage;
       return exit_ok;

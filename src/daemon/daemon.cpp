@@ -1,25 +1,32 @@
-// Lifecycle and the connection to charon: start, reload, connect with backoff, and the
-// charon restart path (the socket closing is an event: reconnect, then credentials,
-// connections and initiations again).
+// Creating the parts and wiring them: who hears of what. Each part owns its state and
+// registers its own control commands; nothing here reaches into a part.
 #include "daemon/daemon.hpp"
 
 #include <systemd/sd-daemon.h>
 
-#include <algorithm>
-#include <ctime>
-#include <iostream>
-
-#include "health/failure_reason.hpp"
-#include "vici/commands.hpp"
+#include "control/answer.hpp"
+#include "daemon/log.hpp"
 
 namespace ndsip::daemon {
 
 namespace {
 
-constexpr const char* events[] = {"ike-updown", "child-updown", "ike-rekey", "child-rekey", "alert", "log"};
+policy::PolicySet policies_or_throw(const Config& c) {
+  policy::PolicyLoadResult pol = load_policy_set(c.policies_dir, c.templates_dir);
+  if (!pol.problems.empty()) {
+    std::string all;
+    for (const auto& p : pol.problems) all += "\n  " + p.to_string();
+    throw std::runtime_error("policies and templates have problems:" + all);
+  }
+  return std::move(pol.set);
+}
 
-std::string data_dir_or(const std::string& configured, const char* sub) {
-  return configured.empty() ? std::string(NDSIP_DEFAULT_DATA_DIR) + "/" + sub : configured;
+HealthSettings health_settings(const Config& c) {
+  return {health::Settings{c.connect_timeout, c.black_hole_after}, c.poll_interval, c.max_initiating};
+}
+
+CredentialSettings credential_settings(const Config& c) {
+  return {c.credential_paths(), c.warn_days, c.critical_days, c.reauth_batch, c.reauth_interval};
 }
 
 }  // namespace
@@ -27,216 +34,122 @@ std::string data_dir_or(const std::string& configured, const char* sub) {
 Daemon::Daemon(boost::asio::io_context& io, Config config)
     : io_(io),
       config_(std::move(config)),
-      reauth_timer_(io),
-      expiry_timer_(io),
-      session_(io),
-      reconnect_timer_(io),
-      tunnels_(health::Settings{config_.connect_timeout, config_.black_hole_after}),
-      poll_timer_(io),
-      soon_timer_(io),
-      watchdog_timer_(io),
-      started_(std::chrono::steady_clock::now()) {}
+      store_(config_.state_dir),
+      charon_(io, config_.vici_uri, config_.vici_timeout),
+      topology_(config_.node, store_, policies_or_throw(config_)),
+      reconciler_(charon_, store_),
+      health_(io, charon_, health_settings(config_)),
+      credentials_(io, charon_, health_, credential_settings(config_)),
+      watchdog_timer_(io) {
+  wire();
+}
 
 Daemon::~Daemon() = default;
 
-void Daemon::log(const std::string& message) const { std::cerr << "ndsipd: " << message << std::endl; }
+void Daemon::wire() {
+  topology_.on_adopted([this](const TopologyHolder::Plan& plan) {
+    reconciler_.set_desired(plan);
+    health_.set_desired(*plan);
+    credentials_.set_plan(plan);
+  });
+  reconciler_.on_applied([this] { health_.initiate_due(); });
+  health_.on_polled([this] { credentials_.check_peer_expiry(); });
+  charon_.on_up([this] {
+    // Credentials first (connections reference identities), then connections, then
+    // initiations (after the apply), then a poll.
+    credentials_.load([this] {
+      reconciler_.reconcile([this](const Json&) {
+        notify_ready_once("reconciled " + std::to_string(topology_.plan()->connections.size()) + " connections");
+      });
+    });
+    health_.charon_up();
+  });
+  charon_.on_down([this](const std::string& why) { health_.charon_down(why); });
+  charon_.on_waiting(std::chrono::seconds(20), [this](const std::string& why) { notify_ready_once(why); });
+  health_.subscribe();
 
-std::vector<std::string> Daemon::check(const Config& c) {
-  std::vector<std::string> problems;
-  const policy::PolicyLoadResult pol =
-      policy::load_policies(data_dir_or(c.policies_dir, "policies"), data_dir_or(c.templates_dir, "templates"));
-  for (const auto& p : pol.problems) problems.push_back(p.to_string());
-  for (const auto& p : certs::check_credentials(c.credential_paths(), "", std::time(nullptr)).problems) {
-    problems.push_back(p.to_string());
-  }
-  if (problems.empty()) {
-    for (const auto& p : read_credentials(c.credential_paths()).problems) problems.push_back(p);
-  }
-  return problems;
+  topology_.register_commands(
+      table_, [this](Done done) { reconciler_.reconcile(std::move(done)); },
+      [this](const TopologyHolder::Plan& plan, Done done) { reconciler_.preview(plan, std::move(done)); });
+  health_.register_commands(table_);
+  credentials_.register_commands(table_);
+  table_.add("status", "node, topology, charon, credentials and every tunnel, from a fresh list-sas",
+             [this](const Json&, control::Reply reply) {
+               // A fresh list-sas first: counters and states as of now, not of the last interval.
+               health_.poll([this, reply] { reply(status()); });
+             });
+  table_.add("reload", "re-read policies, templates and credentials and apply them",
+             [this](const Json&, control::Reply reply) {
+               log("reload requested over the control socket");
+               reload(std::move(reply));
+             });
+  table_.add("version", "ndsipd's version, the control protocol's, and charon's",
+             [this](const Json&, control::Reply reply) {
+               Json a = control::ok_answer();
+               a.update({{"ndsipd", NDSIP_VERSION}, {"charon", charon_.version()}});
+               reply(std::move(a));
+             });
 }
 
 void Daemon::start() {
-  const policy::PolicyLoadResult pol = policy::load_policies(
-      data_dir_or(config_.policies_dir, "policies"), data_dir_or(config_.templates_dir, "templates"));
-  if (!pol.problems.empty()) {
-    std::string all;
-    for (const auto& p : pol.problems) all += "\n  " + p.to_string();
-    throw std::runtime_error("policies and templates have problems:" + all);
-  }
-  policies_ = pol.set;
-  store_ = std::make_unique<StateStore>(config_.state_dir);
-  applied_ = store_->load_applied();
-
-  if (auto stored = store_->current()) {
-    Candidate c = evaluate(stored->text);
-    if (c.problems.empty()) {
-      adopt(std::move(c), stored->text, stored->version);
-      log("loaded accepted topology version " + std::to_string(stored->version) + " (" +
-          std::to_string(plan_.connections.size()) + " connections for " + config_.node + ")");
-    } else {
-      // Policies may have changed under it; keep it on disk, run without it, say why.
-      log("stored topology version " + std::to_string(stored->version) +
-          " no longer validates; waiting for a push. First problem: " + c.problems.front());
-    }
-  } else {
-    log("no accepted topology yet; waiting for ndsipctl push");
-  }
-
+  topology_.load_stored();
   // After the topology: the certificate must carry this node's identity.
-  for (const auto& p : refresh_credentials()) log("credentials: " + p);
-  const std::vector<std::string> watched{config_.cert, config_.key, config_.ca_bundle, config_.crl_dir};
-  if (std::any_of(watched.begin(), watched.end(), [](const std::string& p) { return !p.empty(); })) {
-    watcher_ = std::make_unique<certs::Watcher>(io_, watched, std::chrono::milliseconds(500),
-                                                [this] { on_credentials_changed(); });
-  }
-
-  control_ = std::make_unique<ControlServer>(
+  for (const auto& p : credentials_.refresh()) log("credentials: " + p);
+  credentials_.watch();
+  server_ = std::make_unique<control::Server>(
       io_, config_.control_socket, config_.control_group,
-      [this](const Json& request, ControlServer::Reply reply) { handle(request, std::move(reply)); });
-
-  for (const char* event : events) {
-    session_.subscribe(event, [this](const std::string& name, const vici::Message& m) {
-      if (name == "log") {
-        // The reason a tunnel failed is said only in charon's log; keep it for status.
-        const std::string ike = m.value_or("ikesa-name");
-        if (auto reason = health::failure_reason(m.value_or("msg")); reason && !ike.empty()) {
-          tunnels_.alert(ike, *reason);
-        }
-        return;  // log lines alone change no state: no poll
-      }
-      if (name == "alert") {
-        // Alerts carry the failure's kind (peer-auth-failed, proposal-mismatch-ike, ...).
-        last_alert_ = m.value_or("type", "alert");
-        log("charon alert: " + vici::describe(m));
-      }
-      poll_soon();
-    }, config_.vici_timeout, [this](std::optional<vici::Error> e) {
-      if (e && e->kind() != vici::ErrorKind::disconnected) log(std::string("event registration: ") + e->what());
-    });
-  }
-  session_.on_disconnect([this](const vici::Error& why) { on_charon_lost(why.what()); });
+      [this](const Json& request, control::Reply reply) { table_.dispatch(request, std::move(reply)); });
   pet_watchdog();
-  connect_charon();
-}
-
-void Daemon::connect_charon() {
-  try {
-    session_.connect(config_.vici_uri);
-  } catch (const vici::Error& e) {
-    charon_error_ = std::string("cannot connect to ") + config_.vici_uri + ": " + e.what();
-    const auto wait = reconnect_backoff_.next();
-    if (reconnect_backoff_.attempts() == 1) log(charon_error_ + "; retrying");
-    if (!ready_sent_ && std::chrono::steady_clock::now() - started_ > std::chrono::seconds(20)) {
-      notify_ready_once("waiting for charon at " + config_.vici_uri);
-    }
-    reconnect_timer_.expires_after(wait);
-    reconnect_timer_.async_wait([this](boost::system::error_code ec) {
-      if (!ec) connect_charon();
-    });
-    return;
-  }
-  session_.request(vici::request::version(), config_.vici_timeout,
-                   [this](std::optional<vici::Error> e, vici::Reply reply) {
-                     if (e) return;  // the disconnect handler takes it from here
-                     const auto v = vici::parse::version(reply);
-                     charon_version_ = v.daemon + " " + v.version;
-                     charon_up_ = true;
-                     charon_error_.clear();
-                     reconnect_backoff_.reset();
-                     log("connected to charon (" + charon_version_ + ") at " + config_.vici_uri);
-                     load_credentials([this] {
-                       reconcile([this](const Json&) {
-                         notify_ready_once("reconciled " + std::to_string(plan_.connections.size()) +
-                                           " connections");
-                       });
-                     });
-                     schedule_poll(std::chrono::milliseconds(0));
-                   });
-}
-
-void Daemon::on_charon_lost(const std::string& why) {
-  charon_up_ = false;
-  charon_error_ = "charon unreachable: " + why;
-  log(charon_error_ + "; reconnecting");
-  tunnels_.all_down(charon_error_, health::Clock::now());
-  poll_timer_.cancel();
-  polling_ = false;
-  // A restarted charon holds nothing of ours; a reconnect to the same one keeps everything.
-  // get-conns after reconnecting tells which, so nothing is re-sent needlessly.
-  reconnect_timer_.expires_after(reconnect_backoff_.next());
-  reconnect_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) connect_charon();
-  });
-}
-
-void Daemon::load_credentials(std::function<void()> then) {
-  // Credentials first: connections reference identities, never certificate data.
-  std::vector<vici::Request> requests;
-  for (const std::string& ca : credentials_.ca_certs) {
-    requests.push_back(vici::request::load_cert(vici::CertType::x509, vici::CertFlag::ca, ca));
-  }
-  if (!credentials_.own_cert.empty()) {
-    requests.push_back(vici::request::load_cert(vici::CertType::x509, vici::CertFlag::none,
-                                                credentials_.own_cert));
-  }
-  if (!credentials_.key.empty()) {
-    requests.push_back(vici::request::load_key(credentials_.key_type, credentials_.key));
-  }
-  for (const std::string& crl : credentials_.crls) {
-    requests.push_back(vici::request::load_cert(vici::CertType::x509_crl, vici::CertFlag::none, crl));
-  }
-  if (requests.empty()) {
-    then();
-    return;
-  }
-  auto remaining = std::make_shared<std::size_t>(requests.size());
-  auto next = std::make_shared<std::function<void()>>(std::move(then));
-  for (vici::Request& r : requests) {
-    const std::string what = r.command;
-    session_.request(std::move(r), config_.vici_timeout,
-                     [this, remaining, next, what](std::optional<vici::Error> e, vici::Reply reply) {
-                       if (!e) {
-                         try {
-                           vici::expect_success(what, reply.response);
-                         } catch (const vici::Error& refused) {
-                           e = refused;
-                         }
-                       }
-                       // The error names the command, never the data (a key).
-                       if (e && e->kind() != vici::ErrorKind::disconnected) log(what + ": " + e->what());
-                       if (--*remaining == 0 && charon_up_) (*next)();
-                     });
-  }
+  charon_.start();
 }
 
 void Daemon::reload(Done done) {
-  const policy::PolicyLoadResult pol = policy::load_policies(
-      data_dir_or(config_.policies_dir, "policies"), data_dir_or(config_.templates_dir, "templates"));
+  // Everything is checked before anything is adopted: new policies against the accepted
+  // topology, then the credentials against the resulting plan. Any problem refuses it all.
+  policy::PolicyLoadResult pol = load_policy_set(config_.policies_dir, config_.templates_dir);
   if (!pol.problems.empty()) {
-    Json problems = Json::array();
+    std::vector<std::string> problems;
     for (const auto& p : pol.problems) problems.push_back(p.to_string());
-    done({{"ok", false}, {"error", "policies or templates have problems; keeping the running ones"},
-          {"problems", problems}});
-    return;
+    return done(control::problems_answer("reload refused: policies or templates have problems", problems));
   }
-  policies_ = pol.set;
-  if (topology_) {
-    // Re-plan with the new profiles; an unchanged result touches nothing.
-    Candidate c;
-    c.topology = topology_;
-    c.plan = policy::plan_node(*topology_, policies_, config_.node);
-    adopt(std::move(c), "", topology_version_);
+  TopologyHolder::Replan replan = topology_.replan(std::move(pol.set));
+  if (!replan.problems.empty()) {
+    return done(control::problems_answer("reload refused: the new policies refuse the accepted topology",
+                                         replan.problems));
   }
-  const auto problems = refresh_credentials();
-  if (!problems.empty()) {
-    done({{"ok", false}, {"error", "credentials have problems; keeping the loaded ones"}, {"problems", problems}});
-    return;
+  CheckedCredentials creds = credentials_.check_files();
+  if (!creds.problems.empty()) {
+    return done(control::problems_answer("reload refused: credentials have problems; keeping the loaded ones",
+                                         creds.problems));
   }
-  if (!charon_up_) {
-    done({{"ok", true}, {"note", "charon is not reachable; will apply when it is back"}});
-    return;
+  topology_.commit(std::move(replan));
+  credentials_.adopt(std::move(creds));
+  if (!charon_.up()) {
+    Json a = control::ok_answer();
+    a["note"] = "charon is not reachable; will apply when it is back";
+    return done(std::move(a));
   }
-  load_credentials([this, done] { reconcile(done); });
+  credentials_.load([this, done] { reconciler_.reconcile(done); });
+}
+
+Json Daemon::status() const {
+  Json a = control::ok_answer();
+  a.update({{"node", config_.node},
+            {"topology", topology_.status()},
+            {"charon", charon_.status()},
+            {"credentials", credentials_.summary()},
+            {"last_apply", reconciler_.last_apply()},
+            {"tunnels", health_.tunnels()}});
+  Json outside = Json::array();
+  for (const auto& o : topology_.plan()->outside) {
+    // Typed ("capif" or "tls"): ndsipctl prints by the kind, not by reading the words.
+    outside.push_back({{"reference_point", o.reference_point},
+                       {"peer", o.peer},
+                       {"kind", policy::to_string(o.kind)},
+                       {"protection", o.protection}});
+  }
+  a["outside"] = outside;
+  return a;
 }
 
 void Daemon::notify_ready_once(const std::string& status) {

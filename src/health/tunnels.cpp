@@ -75,10 +75,14 @@ std::vector<std::string> Tunnels::observe(const std::vector<vici::IkeSa>& sas, C
       t.rekey_in = ch.rekey_time;
       if (t.inbound_flat_since && now - *t.inbound_flat_since >= settings_.black_hole_after) {
         if (t.state != State::degraded) degraded.push_back(k);
-        t.last_error = "black hole: outbound packets rise, inbound flat";
+        t.failure = Failure::black_hole;
+        t.failure_detail.clear();
         enter(t, State::degraded, now);
       } else {
-        if (t.state != State::up) t.last_error.clear();
+        if (t.state != State::up) {
+          t.failure = Failure::none;
+          t.failure_detail.clear();
+        }
         enter(t, State::up, now);
         t.backoff.reset();
       }
@@ -89,9 +93,12 @@ std::vector<std::string> Tunnels::observe(const std::vector<vici::IkeSa>& sas, C
     t.established = t.rekey_in = 0;
     t.inbound_flat_since.reset();
     if (t.state == State::connecting && now - t.connecting_since < settings_.connect_timeout) continue;
-    if (t.state == State::connecting && t.last_error.empty()) t.last_error = "no answer from peer (timeout)";
+    if (t.state == State::connecting && t.failure == Failure::none) t.failure = Failure::connect_timeout;
     if (t.state == State::up || t.state == State::degraded) {
-      t.last_error = t.last_error.empty() ? "SA went down" : t.last_error;
+      if (t.failure == Failure::none || t.failure == Failure::black_hole) {
+        t.failure = Failure::sa_went_down;
+        t.failure_detail.clear();
+      }
       t.next_attempt = now;  // re-initiate at once after losing an established tunnel
     }
     enter(t, State::down, now);
@@ -99,9 +106,10 @@ std::vector<std::string> Tunnels::observe(const std::vector<vici::IkeSa>& sas, C
   return degraded;
 }
 
-void Tunnels::all_down(const std::string& why, Clock::time_point now) {
+void Tunnels::all_down(Failure failure, const std::string& detail, Clock::time_point now) {
   for (auto& [k, t] : tunnels_) {
-    t.last_error = why;
+    t.failure = failure;
+    t.failure_detail = detail;
     t.established = t.rekey_in = 0;
     t.next_attempt = now;
     t.backoff.reset();
@@ -130,22 +138,24 @@ void Tunnels::started(const std::string& k, Clock::time_point now) {
   enter(it->second, State::connecting, now);
 }
 
-void Tunnels::failed(const std::string& k, const std::string& error, Clock::time_point now) {
+void Tunnels::failed(const std::string& k, Failure failure, const std::string& detail, Clock::time_point now) {
   auto it = tunnels_.find(k);
   if (it == tunnels_.end()) return;
-  it->second.last_error = error;
+  it->second.failure = failure;
+  it->second.failure_detail = detail;
   enter(it->second, State::down, now);
 }
 
-void Tunnels::alert(const std::string& connection, const std::string& error) {
+void Tunnels::note(const std::string& connection, Failure failure, const std::string& detail) {
+  const bool generic_auth = failure == Failure::auth_refused_by_peer || failure == Failure::peer_identity_mismatch ||
+                            failure == Failure::peer_untrusted || failure == Failure::peer_signature_invalid;
   for (auto& [k, t] : tunnels_) {
     if (t.connection != connection) continue;
     // charon follows "revoked" or "expired" with a generic authentication failure; the
     // first says more.
-    const bool specific = t.last_error.find("revoked") != std::string::npos ||
-                          t.last_error.find("expired") != std::string::npos;
-    if (specific && error.rfind("peer-auth-failed", 0) == 0) continue;
-    t.last_error = error;
+    if (generic_auth && outranks_auth_failure(t.failure)) continue;
+    t.failure = failure;
+    t.failure_detail = detail;
   }
 }
 

@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "health/backoff.hpp"
+#include "common/backoff.hpp"
+#include "health/failure.hpp"
 #include "policy/plan.hpp"
 #include "vici/commands.hpp"
 
@@ -27,19 +28,25 @@ struct Tunnel {
   bool initiator = false;
   // Observed.
   State state = State::down;
-  std::string last_error;
+  Failure failure = Failure::none;  // why it is not up (or was last not up)
+  std::string failure_detail;       // a serial, charon's words: shown in parentheses
   Clock::time_point since{};          // when `state` was entered
   unsigned long long established = 0;  // seconds the CHILD_SA has been installed (0: not up)
   unsigned long long rekey_in = 0;     // seconds to its next rekey
   unsigned long long bytes_in = 0, bytes_out = 0, packets_in = 0, packets_out = 0;
-  std::string ike_uniqueid, child_uniqueid, spi_in, spi_out;
+  unsigned long long ike_uniqueid = 0, child_uniqueid = 0;  // 0: no SA
+  std::string spi_in, spi_out;
   // Re-initiation.
-  Backoff backoff{std::chrono::seconds(1), std::chrono::seconds(60)};
+  common::Backoff backoff{std::chrono::seconds(1), std::chrono::seconds(60)};
   Clock::time_point next_attempt{};
   Clock::time_point connecting_since{};
   // Black-hole detection: when outbound packets last rose while inbound stayed flat.
   std::optional<Clock::time_point> inbound_flat_since;
   unsigned long long last_packets_in = 0, last_packets_out = 0;
+
+  std::string last_error() const { return describe(failure, failure_detail); }
+  // Down because the peer's certificate is revoked: status shows `revoked`.
+  bool revoked() const { return state == State::down && failure == Failure::certificate_revoked; }
 };
 
 struct Settings {
@@ -58,15 +65,16 @@ class Tunnels {
   std::vector<std::string> observe(const std::vector<vici::IkeSa>& sas, Clock::time_point now);
 
   // Everything down (charon unreachable), with the reason.
-  void all_down(const std::string& why, Clock::time_point now);
+  void all_down(Failure failure, const std::string& detail, Clock::time_point now);
 
   // Initiator-side tunnels that are down and whose backoff has passed: the caller initiates
   // them (at most `limit`, counting those already connecting) and calls started().
   std::vector<std::string> due(Clock::time_point now, std::size_t limit) const;
   void started(const std::string& key, Clock::time_point now);
-  void failed(const std::string& key, const std::string& error, Clock::time_point now);
-  // An alert for a connection (peer-auth-failed, ...): recorded on its tunnels.
-  void alert(const std::string& connection, const std::string& error);
+  void failed(const std::string& key, Failure failure, const std::string& detail, Clock::time_point now);
+  // A failure charon reported for one IKE_SA (by its connection name), or ndsipd found
+  // (revoked, expired): recorded on that connection's tunnels only.
+  void note(const std::string& connection, Failure failure, const std::string& detail = {});
   // Make every tunnel of `peer` due now (ndsipctl reconnect).
   void retry_now(const std::string& peer);
 

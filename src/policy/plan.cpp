@@ -6,8 +6,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "common/join.hpp"
 #include "policy/digest.hpp"
-#include "policy/join.hpp"
 
 namespace ndsip::policy {
 
@@ -75,7 +75,7 @@ std::set<std::string> interconnect_points(const std::vector<Service>& services) 
 std::string service_list(const std::vector<Service>& services) {
   std::vector<std::string> names;
   for (Service s : services) names.emplace_back(topology::to_string(s));
-  return join(names, ", ");
+  return common::join(names, ", ");
 }
 
 // The node that does Za for `n`: itself when it is one of its domain's SEGs or its domain
@@ -112,7 +112,7 @@ Relations relations(const Topology& t) {
       for (const auto& [node, peer] : {std::pair{use.val_server, use.seal_server},
                                        std::pair{use.seal_server, use.val_server}}) {
         r.capif_by_node[node].push_back({std::string(refpoint::seal_s) + " (CAPIF)", peer,
-                                         "CAPIF-2e security (TS 33.122), no tunnel", why});
+                                         "CAPIF-2e security (TS 33.122), no tunnel", why, OutsideKind::capif});
       }
       continue;
     }
@@ -160,6 +160,7 @@ bool is_v6(const std::string& address) { return address.find(':') != std::string
 }  // namespace
 
 const char* to_string(Zone zone) { return zone == Zone::za ? "Za" : "Zb"; }
+const char* to_string(OutsideKind kind) { return kind == OutsideKind::capif ? "capif" : "tls"; }
 
 struct Planner::Context {
   Context(const Topology& t, const PolicySet& p) : topology(t), policies(p), index(t) {
@@ -294,7 +295,8 @@ NodePlan Planner::plan(const std::string& name) const {
       // "_" separates: node names use only [a-z0-9-], and "." would be read as a path by
       // swanctl's settings parser.
       child.name = near.name + "_" + far.name;
-      // Addresses only of the families both ends can use.
+      // Every prefix each end protects, as written (or defaulted from its addresses). Prefixes
+      // of a family the other end lacks are not dropped yet: the SEG planner issue does that.
       child.local_ts = prefixes(near);
       child.remote_ts = prefixes(far);
       child.esp_proposals = profile.esp_proposals;
@@ -321,7 +323,7 @@ NodePlan Planner::plan(const std::string& name) const {
         kind = "as SEG of " + self->domain + ", Zb";
       }
       if (c.why.empty()) c.why = kind;
-      child.why = join(pair.reasons, "; ");
+      child.why = common::join(pair.reasons, "; ");
       c.children.push_back(std::move(child));
     }
   }

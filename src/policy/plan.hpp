@@ -53,11 +53,15 @@ struct ConnectionPlan {
 };
 
 // A reference point of the node that NDS/IP does not cover (TLS, or CAPIF-2e).
+enum class OutsideKind { tls, capif };
+const char* to_string(OutsideKind kind);  // "tls" / "capif"
+
 struct OutsidePoint {
   std::string reference_point;  // "SEAL-UU", "KM-UU", "SEAL-S (CAPIF)", ...
   std::string peer;             // node name, or "" for UE-facing points
   std::string protection;       // "TLS, outside NDS/IP" / "CAPIF-2e security (TS 33.122), no tunnel"
   std::string why;
+  OutsideKind kind = OutsideKind::tls;
 };
 
 struct Credentials {

@@ -200,14 +200,14 @@ TEST_F(Certs, CaRolloverKeepsTheTunnelUp) {
     fs::rename(lab_->workdir() + "/bundle.tmp", lab_->ca_cert_pem());  // the file both hosts use
   };
   auto uniqueid = [&](const lab::Host& h, const std::string& peer) {
-    return (*tunnel(status(h), peer))["ike_uniqueid"].get<std::string>();
+    return (*tunnel(status(h), peer))["ike_uniqueid"].get<unsigned long long>();
   };
 
   int replies = -1;
   std::thread traffic([&] { replies = lab_->ping_replies(val1, gms.inner_addr, 60); });  // 12 s
   set_bundle(ca1_pem + ca2_pem);  // overlap: both trusted
   std::this_thread::sleep_for(1500ms);
-  std::string before = uniqueid(gms, "val1");
+  unsigned long long before = uniqueid(gms, "val1");
   renew(gms, gms.fqdn, {}, &ca2);
   EXPECT_TRUE(wait(gms, [&](const json& s) {
     const json* t = tunnel(s, "val1");
@@ -244,7 +244,7 @@ TEST_F(Certs, ExpiryOfACertificateInUseEndsTheSaItBacks) {
   lab::Host& gms = lab_->host("gms");
   lab::Host& val1 = lab_->host("val1");
   const std::time_t now = std::time(nullptr);
-  const std::string before = (*tunnel(status(gms), "val1"))["ike_uniqueid"];
+  const json before = (*tunnel(status(gms), "val1"))["ike_uniqueid"];
   renew(val1, val1.fqdn, {.digest = "", .not_before = utc(now - 60), .not_after = utc(now + 20), .reuse_key = false});
   // The short-lived certificate is accepted and used (val1 re-authenticates with it).
   EXPECT_TRUE(wait(gms, [&](const json& s) {

@@ -57,6 +57,14 @@ TEST_F(Ndsipd, PushBringsUpEveryTunnelAndTrafficGoesThroughEsp) {
   }
   EXPECT_EQ(s["topology"]["version"], 1);
   EXPECT_EQ(s["charon"]["connected"], true);
+  // The real age of the CHILD_SA, in the JSON and in the table (not "-").
+  std::this_thread::sleep_for(1500ms);
+  s = status(gms);
+  EXPECT_GE((*tunnel(s, "val1"))["uptime_s"].get<int>(), 1) << s.dump(2);
+  std::string table;
+  ctl(gms, {"status"}, &table);
+  const std::string row = table.substr(table.find("gms_val1"));
+  EXPECT_EQ(row.substr(0, row.find('\n')).find("up          -"), std::string::npos) << table;
   EXPECT_EQ((*tunnel(s, "val1"))["zone"], "Zb");
 }
 
@@ -76,8 +84,8 @@ TEST_F(Ndsipd, AddingAndRemovingAValServerTouchesOnlyItsTunnels) {
   EXPECT_EQ(json::parse(out)["load"], json::array({"zb_gms_val2"})) << out;
   ASSERT_EQ(ctl(gms, {"push", v2, "--json"}, &out), 0) << out;
   const json pushed = json::parse(out);
-  EXPECT_EQ(pushed["loaded"], json::array({"zb_gms_val2"})) << out;
-  EXPECT_EQ(pushed["unloaded"], json::array()) << out;
+  EXPECT_EQ(pushed["load"], json::array({"zb_gms_val2"})) << out;
+  EXPECT_EQ(pushed["unload"], json::array()) << out;
   EXPECT_EQ(pushed["unchanged"], 1) << out;
   for (lab::Host* h : {&val1, &val2}) ASSERT_EQ(ctl(*h, {"push", v2}, &out), 0) << out;
   ASSERT_TRUE(all_up(gms)) << why(gms);
@@ -91,8 +99,8 @@ TEST_F(Ndsipd, AddingAndRemovingAValServerTouchesOnlyItsTunnels) {
   const std::string v3 = topology(false).write(lab_->workdir() + "/v3.json");
   ASSERT_EQ(ctl(gms, {"push", v3, "--json"}, &out), 0) << out;
   const json removed = json::parse(out);
-  EXPECT_EQ(removed["unloaded"], json::array({"zb_gms_val2"})) << out;
-  EXPECT_EQ(removed["loaded"], json::array()) << out;
+  EXPECT_EQ(removed["unload"], json::array({"zb_gms_val2"})) << out;
+  EXPECT_EQ(removed["load"], json::array()) << out;
   const json after_status = status(gms);
   EXPECT_EQ(tunnel(after_status, "val2"), nullptr);
   const json after = *tunnel(after_status, "val1");
@@ -103,7 +111,7 @@ TEST_F(Ndsipd, AddingAndRemovingAValServerTouchesOnlyItsTunnels) {
 
   // Rollback re-applies version 2 (val2 back) as version 4.
   ASSERT_EQ(ctl(gms, {"rollback", "--json"}, &out), 0) << out;
-  EXPECT_EQ(json::parse(out)["loaded"], json::array({"zb_gms_val2"})) << out;
+  EXPECT_EQ(json::parse(out)["load"], json::array({"zb_gms_val2"})) << out;
   EXPECT_EQ(status(gms)["topology"]["version"], 4);
 }
 
@@ -165,7 +173,7 @@ TEST_F(Ndsipd, RestartingNdsipdDoesNotChurnHealthySas) {
   const json s = status(gms);
   // It reloaded the accepted topology and found everything in place: nothing re-sent.
   EXPECT_EQ(s["topology"]["version"], 1);
-  EXPECT_EQ(s["last_apply"]["loaded"], json::array()) << s.dump(2);
+  EXPECT_EQ(s["last_apply"]["load"], json::array()) << s.dump(2);
   const json after = *tunnel(s, "val1");
   EXPECT_EQ(after["ike_uniqueid"], before["ike_uniqueid"]);
   EXPECT_EQ(after["spi_in"], before["spi_in"]);
@@ -224,7 +232,7 @@ TEST_F(Ndsipd, ControlSocketRefusesOtherUsers) {
         if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
           result = "connect refused";
         } else {
-          const char req[] = "{\"version\":1,\"command\":\"status\"}\n";
+          const char req[] = "{\"protocol\":1,\"command\":\"status\"}\n";
           (void)!::write(fd, req, sizeof req - 1);
           char buf[512] = {};
           const ssize_t n = ::read(fd, buf, sizeof buf - 1);
@@ -280,11 +288,11 @@ TEST_F(Ndsipd, MalformedAndOversizedRequestsGetErrorsAndTheDaemonKeepsRunning) {
   };
   EXPECT_NE(raw("garbage\n").find("malformed request"), std::string::npos);
   EXPECT_NE(raw("[1,2]\n").find("malformed request"), std::string::npos);
-  EXPECT_NE(raw("{\"version\":99,\"command\":\"status\"}\n").find("unsupported protocol version"),
+  EXPECT_NE(raw("{\"protocol\":99,\"command\":\"status\"}\n").find("unsupported protocol version"),
             std::string::npos);
-  EXPECT_NE(raw("{\"version\":1,\"command\":\"format-disk\"}\n").find("unknown command"), std::string::npos);
-  EXPECT_NE(raw("{\"version\":1,\"command\":\"push\"}\n").find("\\\"topology\\\""), std::string::npos);
-  EXPECT_NE(raw("{\"version\":1,\"command\":\"push\",\"topology\":\"\\u0000\"}\n").find("nothing was changed"),
+  EXPECT_NE(raw("{\"protocol\":1,\"command\":\"format-disk\"}\n").find("unknown command"), std::string::npos);
+  EXPECT_NE(raw("{\"protocol\":1,\"command\":\"push\"}\n").find("\\\"topology\\\""), std::string::npos);
+  EXPECT_NE(raw("{\"protocol\":1,\"command\":\"push\",\"topology\":\"\\u0000\"}\n").find("nothing was changed"),
             std::string::npos);
   // Larger than the limit, with no newline: refused before it is all buffered.
   EXPECT_NE(raw(std::string(161u * 1024 * 1024, 'x')).find("request larger than"), std::string::npos);

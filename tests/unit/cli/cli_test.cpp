@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/status_table.hpp"
 
 using namespace ndsip::cli;
 namespace fs = std::filesystem;
@@ -147,4 +148,33 @@ TEST(DaemonCommands, UsageErrors) {
   const Outcome missing = run_daemon(push_command, {"/nonexistent/topology.json", "--socket=/nonexistent/s"});
   EXPECT_EQ(missing.code, exit_invalid);
   EXPECT_NE(missing.err.find("cannot read /nonexistent/topology.json"), std::string::npos);
+}
+
+TEST(StatusTable, AFreshSaHasAnUptimeAndLongCellsDoNotRunTogether) {
+  const nlohmann::json s = nlohmann::json::parse(R"json({
+    "ok": true, "node": "gms", "topology": {"version": 3, "digest": "0123456789abcdef", "name": "lab"},
+    "charon": {"connected": true, "version": "charon 5.9.8", "error": ""},
+    "credentials": {"state": "ok", "days_left": 300, "serial": "0A", "problems": []},
+    "tunnels": [
+      {"child": "gms_val1", "peer": "val1", "reference_points": ["KM-S", "SEAL-S", "SEALDD-S", "SEAL-E"],
+       "zone": "Zb", "state": "up", "uptime_s": 0, "rekey_in_s": 3725, "bytes_in": 1, "bytes_out": 2,
+       "packets_in": 3, "packets_out": 4, "last_error": ""},
+      {"child": "gms_val2", "peer": "val2", "reference_points": ["SEAL-S"], "zone": "Zb", "state": "down",
+       "uptime_s": 0, "rekey_in_s": 0, "bytes_in": 0, "bytes_out": 0, "packets_in": 0, "packets_out": 0,
+       "last_error": "retransmit timeout (peer not responding)"}],
+    "outside": [{"reference_point": "SEAL-S (CAPIF)", "peer": "val3", "kind": "capif",
+                 "protection": "CAPIF-2 security (TS 33.122), no tunnel"},
+                {"reference_point": "SEAL-UU", "peer": "", "kind": "tls", "protection": "TLS, outside NDS/IP"}]
+  })json");
+  std::ostringstream out;
+  print_status(s, out);
+  const std::string text = out.str();
+  // Installed this second: "0s", not "-"; a tunnel that is down has none.
+  EXPECT_NE(text.find("KM-S,SEAL-S,SEALDD-S,SEAL-E  Zb    up     0s      1h2m5s"), std::string::npos) << text;
+  EXPECT_NE(text.find("SEAL-S                       Zb    down   -       -"), std::string::npos) << text;
+  // By kind, whatever the protection's words.
+  EXPECT_NE(text.find("SEAL-S (CAPIF)  val3  CAPIF"), std::string::npos) << text;
+  EXPECT_NE(text.find("SEAL-UU         -     TLS"), std::string::npos) << text;
+  EXPECT_EQ(duration(0), "0s");
+  EXPECT_EQ(duration(90061), "1d1h1m1s");
 }

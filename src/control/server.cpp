@@ -1,4 +1,4 @@
-#include "daemon/control_server.hpp"
+#include "control/server.hpp"
 
 #include <grp.h>
 #include <pwd.h>
@@ -18,16 +18,13 @@
 #include <stdexcept>
 #include <vector>
 
-#include "daemon/control_protocol.hpp"
+#include "control/answer.hpp"
+#include "control/protocol.hpp"
 
-namespace ndsip::daemon {
+namespace ndsip::control {
 
 namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
-
-nlohmann::json control_error(const std::string& message) {
-  return {{"version", control_protocol_version}, {"ok", false}, {"error", message}};
-}
 
 namespace {
 
@@ -53,20 +50,20 @@ bool allowed(const ucred& cred, std::optional<gid_t> group, std::string* why) {
 }
 
 struct Connection : std::enable_shared_from_this<Connection> {
-  Connection(stream::socket s, ControlServer::Handler& h)
-      : socket(std::move(s)), linger(socket.get_executor()), buffer(max_control_request_bytes + 1), handler(h) {}
+  Connection(stream::socket s, Handler& h)
+      : socket(std::move(s)), linger(socket.get_executor()), buffer(max_request_bytes + 1), handler(h) {}
 
   void start(std::optional<gid_t> group) {
     ucred cred{};
     socklen_t len = sizeof cred;
     std::string why;
     if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-      send(control_error("cannot identify the peer (SO_PEERCRED)"), true);
+      send(error_answer("cannot identify the peer (SO_PEERCRED)"), true);
       return;
     }
     if (!allowed(cred, group, &why)) {
       std::cerr << "ndsipd: control socket: refused pid " << cred.pid << ": " << why << "\n";
-      send(control_error(why), true);
+      send(error_answer(why), true);
       return;
     }
     read();
@@ -76,8 +73,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
     auto self = shared_from_this();
     asio::async_read_until(socket, buffer, '\n', [self](boost::system::error_code ec, std::size_t n) {
       if (ec == asio::error::not_found) {
-        self->send(control_error("request larger than " +
-                                 std::to_string(max_control_request_bytes) + " bytes"),
+        self->send(error_answer("request larger than " +
+                                 std::to_string(max_request_bytes) + " bytes"),
                    true);
         return;
       }
@@ -92,29 +89,29 @@ struct Connection : std::enable_shared_from_this<Connection> {
   void dispatch(const std::string& line) {
     const auto request = nlohmann::json::parse(line, nullptr, false);
     if (request.is_discarded() || !request.is_object()) {
-      send(control_error("malformed request: not a JSON object on one line"), false);
+      send(error_answer("malformed request: not a JSON object on one line"), false);
       return;
     }
-    const auto version = request.find("version");
+    const auto version = request.find(key::protocol);
     if (version == request.end() || !version->is_number_integer() ||
-        version->get<long long>() != control_protocol_version) {
-      send(control_error("unsupported protocol version (this ndsipd speaks version " +
-                         std::to_string(control_protocol_version) + ")"),
+        version->get<long long>() != protocol_version) {
+      send(error_answer("unsupported protocol version (this ndsipd speaks protocol " +
+                        std::to_string(protocol_version) + ")"),
            false);
       return;
     }
-    if (!request.contains("command") || !request["command"].is_string()) {
-      send(control_error("malformed request: no \"command\""), false);
+    if (!request.contains(key::command) || !request[key::command].is_string()) {
+      send(error_answer("malformed request: no \"command\""), false);
       return;
     }
     auto self = shared_from_this();
     try {
       handler(request, [self](nlohmann::json response) {
-        response["version"] = control_protocol_version;
+        response[key::protocol] = protocol_version;
         self->send(std::move(response), false);
       });
     } catch (const std::exception& e) {
-      send(control_error(std::string("internal error: ") + e.what()), false);
+      send(error_answer(std::string("internal error: ") + e.what()), false);
     }
   }
 
@@ -167,12 +164,12 @@ struct Connection : std::enable_shared_from_this<Connection> {
   asio::steady_timer linger;
   std::array<char, 4096> sink{};
   asio::streambuf buffer;
-  ControlServer::Handler& handler;
+  Handler& handler;
 };
 
 }  // namespace
 
-struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
+struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, Handler h) : acceptor(io), handler(std::move(h)) {}
 
   void accept() {
@@ -189,7 +186,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
   std::optional<gid_t> group;
 };
 
-ControlServer::ControlServer(asio::io_context& io, const std::string& path, const std::string& group,
+Server::Server(asio::io_context& io, const std::string& path, const std::string& group,
                              Handler handler)
     : impl_(std::make_shared<Impl>(io, std::move(handler))) {
   if (!group.empty()) {
@@ -213,9 +210,9 @@ ControlServer::ControlServer(asio::io_context& io, const std::string& path, cons
   impl_->accept();
 }
 
-ControlServer::~ControlServer() {
+Server::~Server() {
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
 }
 
-}  // namespace ndsip::daemon
+}  // namespace ndsip::control

@@ -11,29 +11,23 @@
 
 #include <nlohmann/json.hpp>
 
-namespace ndsip::daemon {
+#include "control/command_table.hpp"
 
-class ControlServer {
+namespace ndsip::control {
+
+class Server {
  public:
-  // Handles one well-formed request; calls `reply` exactly once (possibly later, e.g. after
-  // a push has been applied).
-  using Reply = std::function<void(nlohmann::json response)>;
-  using Handler = std::function<void(const nlohmann::json& request, Reply reply)>;
-
   // Binds `path` (replacing a stale socket file), chmods it 0660 and chowns it to the group.
   // Throws std::runtime_error when it cannot.
-  ControlServer(boost::asio::io_context& io, const std::string& path, const std::string& group,
-                Handler handler);
-  ~ControlServer();
-  ControlServer(const ControlServer&) = delete;
-  ControlServer& operator=(const ControlServer&) = delete;
+  // `handler` gets each well-formed request (usually CommandTable::dispatch).
+  Server(boost::asio::io_context& io, const std::string& path, const std::string& group, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
 
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
 
-// An error response.
-nlohmann::json control_error(const std::string& message);
-
-}  // namespace ndsip::daemon
+}  // namespace ndsip::control

@@ -1,4 +1,4 @@
-#include "cli/control_client.hpp"
+#include "control/client.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -8,14 +8,14 @@
 #include <cerrno>
 #include <cstring>
 
-#include "daemon/control_protocol.hpp"
+#include "control/protocol.hpp"
 
-namespace ndsip::cli {
+namespace ndsip::control {
 
 ControlResult control_request(const std::string& path, nlohmann::json request,
                               std::chrono::milliseconds timeout) {
   ControlResult result;
-  request["version"] = daemon::control_protocol_version;
+  request[key::protocol] = protocol_version;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) {
@@ -77,4 +77,4 @@ ControlResult control_request(const std::string& path, nlohmann::json request,
   return result;
 }
 
-}  // namespace ndsip::cli
+}  // namespace ndsip::control

@@ -2,7 +2,7 @@
 // re-initiation paced and backed off, black holes found.
 #include <gtest/gtest.h>
 
-#include "health/failure_reason.hpp"
+#include "health/failure.hpp"
 #include "health/tunnels.hpp"
 #include "reconcile/connection_section.hpp"
 
@@ -28,10 +28,10 @@ policy::NodePlan plan_with(int peers) {
 }
 
 vici::IkeSa sa(const std::string& conn, const std::string& child, unsigned long long in,
-               unsigned long long out, const std::string& id = "1") {
+               unsigned long long out, unsigned long long id = 1) {
   vici::IkeSa s;
   s.name = conn;
-  s.uniqueid = "7";
+  s.uniqueid = 7;
   s.state = "ESTABLISHED";
   vici::ChildSa c;
   c.name = child;
@@ -55,9 +55,10 @@ TEST(Tunnels, UpDownAndTheReason) {
   EXPECT_EQ(t.all().at("zb_a_p0/a_p0").established, 12u);
   t.observe({}, now + 1s);
   EXPECT_EQ(t.all().at("zb_a_p0/a_p0").state, State::down);
-  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").last_error, "SA went down");
-  t.all_down("charon unreachable: x", now + 2s);
-  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").last_error, "charon unreachable: x");
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").failure, health::Failure::sa_went_down);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").last_error(), "SA went down");
+  t.all_down(health::Failure::charon_unreachable, "x", now + 2s);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").last_error(), "charon unreachable (x)");
 }
 
 TEST(Tunnels, InitiationsArePacedAndBackedOff) {
@@ -73,7 +74,8 @@ TEST(Tunnels, InitiationsArePacedAndBackedOff) {
   t.observe({}, now + 6s);
   const auto& first = t.all().at(due[0]);
   EXPECT_EQ(first.state, State::down);
-  EXPECT_NE(first.last_error.find("timeout"), std::string::npos);
+  EXPECT_EQ(first.failure, health::Failure::connect_timeout);
+  EXPECT_NE(first.last_error().find("timeout"), std::string::npos);
   EXPECT_GT(first.next_attempt, now);
   // retry_now (ndsipctl reconnect) makes a peer due at once.
   t.retry_now(first.peer);
@@ -111,32 +113,46 @@ TEST(Tunnels, IdleTunnelIsNotABlackHole) {
   EXPECT_EQ(t.all().at("zb_a_p0/a_p0").state, State::up);
 }
 
-TEST(Backoff, GrowsToTheBoundWithJitter) {
-  health::Backoff b(100ms, 1s);
-  std::chrono::milliseconds last{0};
-  for (int i = 0; i < 20; ++i) {
-    const auto d = b.next();
-    EXPECT_LE(d, 1000ms);
-    EXPECT_GE(d, 50ms);
-    last = d;
-  }
-  EXPECT_GE(last, 500ms);  // at the bound, jittered within [0.5, 1]
-  b.reset();
-  EXPECT_LE(b.next(), 100ms);
+TEST(Failure, CharonLogLinesToTypedFailures) {
+  using health::Failure;
+  using health::failure_from_log;
+  EXPECT_EQ(failure_from_log("giving up after 2 retransmits"), Failure::retransmit_timeout);
+  EXPECT_EQ(failure_from_log("received AUTHENTICATION_FAILED notify error"), Failure::auth_refused_by_peer);
+  EXPECT_EQ(failure_from_log("no trusted ECDSA public key found for 'val1.lab.ndsip.test'"), Failure::peer_untrusted);
+  EXPECT_EQ(failure_from_log("received NO_PROPOSAL_CHOSEN notify error"), Failure::proposal_mismatch);
+  EXPECT_EQ(failure_from_log("received TS_UNACCEPTABLE notify, no CHILD_SA built"), Failure::ts_mismatch);
+  EXPECT_EQ(failure_from_log("certificate status is revoked"), Failure::certificate_revoked);
+  EXPECT_FALSE(failure_from_log("IKE_SA zb_a_b[1] established between ..."));
+  EXPECT_FALSE(failure_from_log("selected traffic selectors: 10.0.0.1/32 === 10.0.0.2/32"));
+  EXPECT_FALSE(failure_from_log(""));
 }
 
-TEST(FailureReason, CharonLogLinesToOperatorWords) {
-  using health::failure_reason;
-  EXPECT_EQ(failure_reason("giving up after 2 retransmits"), "retransmit timeout (peer not responding)");
-  EXPECT_NE(failure_reason("received AUTHENTICATION_FAILED notify error")->find("peer-auth-failed"),
-            std::string::npos);
-  EXPECT_NE(failure_reason("no trusted ECDSA public key found for 'val1.lab.ndsip.test'")->find("peer-auth-failed"),
-            std::string::npos);
-  EXPECT_NE(failure_reason("received NO_PROPOSAL_CHOSEN notify error")->find("proposal mismatch"),
-            std::string::npos);
-  EXPECT_EQ(failure_reason("received TS_UNACCEPTABLE notify, no CHILD_SA built"), "traffic selector mismatch");
-  EXPECT_EQ(failure_reason("certificate status is revoked"), "certificate revoked");
-  EXPECT_FALSE(failure_reason("IKE_SA zb_a_b[1] established between ..."));
-  EXPECT_FALSE(failure_reason("selected traffic selectors: 10.0.0.1/32 === 10.0.0.2/32"));
-  EXPECT_FALSE(failure_reason(""));
+TEST(Failure, WordsAreMadeAtTheEdgeWithTheDetail) {
+  using health::Failure;
+  EXPECT_EQ(health::describe(Failure::retransmit_timeout), "retransmit timeout (peer not responding)");
+  EXPECT_EQ(health::describe(Failure::certificate_revoked, "serial 0A"), "certificate revoked (serial 0A)");
+  EXPECT_STREQ(health::code(Failure::proposal_mismatch), "proposal-mismatch");
+  EXPECT_EQ(health::describe(Failure::none), "");
+}
+
+TEST(Tunnels, FailuresAreNotedOnTheNamedConnectionOnly) {
+  health::Tunnels t;
+  t.set_desired(plan_with(2), &reconcile::is_initiator);
+  t.note("zb_a_p0", health::Failure::proposal_mismatch);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").failure, health::Failure::proposal_mismatch);
+  // The other tunnel, down as well, is not given someone else's reason.
+  EXPECT_EQ(t.all().at("zb_a_p1/a_p1").failure, health::Failure::none);
+}
+
+TEST(Tunnels, RevokedOutranksTheAuthenticationFailureThatFollowsIt) {
+  health::Tunnels t;
+  t.set_desired(plan_with(1), &reconcile::is_initiator);
+  t.note("zb_a_p0", health::Failure::certificate_revoked, "serial 1F");
+  t.note("zb_a_p0", health::Failure::auth_refused_by_peer);
+  const health::Tunnel& tunnel = t.all().at("zb_a_p0/a_p0");
+  EXPECT_TRUE(tunnel.revoked());
+  EXPECT_EQ(tunnel.last_error(), "certificate revoked (serial 1F)");
+  // A different failure (not an authentication one) replaces it.
+  t.note("zb_a_p0", health::Failure::retransmit_timeout);
+  EXPECT_FALSE(t.all().at("zb_a_p0/a_p0").revoked());
 }

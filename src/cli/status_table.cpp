@@ -1,0 +1,94 @@
+#include "cli/status_table.hpp"
+
+#include <algorithm>
+#include <ostream>
+#include <sstream>
+#include <vector>
+
+namespace ndsip::cli {
+
+using nlohmann::json;
+
+std::string duration(long long s) {
+  if (s < 0) s = 0;
+  std::ostringstream o;
+  if (s >= 86400) o << s / 86400 << "d";
+  if (s >= 3600) o << (s % 86400) / 3600 << "h";
+  if (s >= 60) o << (s % 3600) / 60 << "m";
+  o << s % 60 << "s";
+  return o.str();
+}
+
+namespace {
+
+using Row = std::vector<std::string>;
+
+// Columns padded to their widest cell plus two spaces; the last column is not padded.
+void print_table(const std::vector<Row>& rows, std::ostream& out) {
+  std::vector<std::size_t> width;
+  for (const Row& r : rows) {
+    if (width.size() < r.size()) width.resize(r.size(), 0);
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  for (const Row& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << "\n";
+  }
+}
+
+std::string joined(const json& list, const char* sep) {
+  std::string out;
+  for (const auto& item : list) out += (out.empty() ? "" : sep) + item.get<std::string>();
+  return out;
+}
+
+}  // namespace
+
+void print_status(const json& s, std::ostream& out) {
+  const json& topo = s["topology"];
+  out << "node " << s.value("node", "") << "   topology version " << topo.value("version", 0) << " digest "
+      << (topo.value("digest", "").empty() ? "-" : topo.value("digest", "")) << " (" << topo.value("name", "")
+      << ")\n";
+  const bool charon = s["charon"].value("connected", false);
+  out << "charon "
+      << (charon ? "connected, " + s["charon"].value("version", "") : "NOT CONNECTED: " + s["charon"].value("error", ""))
+      << "\n";
+  const json creds = s.value("credentials", json::object());
+  out << "certificate " << creds.value("state", "")
+      << (creds.contains("days_left") ? ", " + std::to_string(creds.value("days_left", 0L)) + " days left (serial " +
+                                            creds.value("serial", "") + ")"
+                                      : std::string())
+      << "\n";
+  for (const auto& c : creds.value("problems", json::array())) out << "  refused: " << c.get<std::string>() << "\n";
+  out << "\n";
+  std::vector<Row> rows{{"TUNNEL", "PEER", "REFERENCE POINTS", "ZONE", "STATE", "UPTIME", "REKEY IN", "BYTES IN/OUT",
+                         "PACKETS IN/OUT", "LAST ERROR"}};
+  for (const auto& t : s["tunnels"]) {
+    const std::string state = t.value("state", "");
+    // An SA installed this second has an uptime of 0 s, not none: "-" only when not up.
+    const bool has_sa = state == "up" || state == "degraded";
+    rows.push_back({t.value("child", ""), t.value("peer", ""), joined(t["reference_points"], ","), t.value("zone", ""),
+                    state, has_sa ? duration(t.value("uptime_s", 0LL)) : "-",
+                    has_sa ? duration(t.value("rekey_in_s", 0LL)) : "-",
+                    std::to_string(t.value("bytes_in", 0ULL)) + "/" + std::to_string(t.value("bytes_out", 0ULL)),
+                    std::to_string(t.value("packets_in", 0ULL)) + "/" + std::to_string(t.value("packets_out", 0ULL)),
+                    t.value("last_error", "").empty() ? "-" : t.value("last_error", "")});
+  }
+  print_table(rows, out);
+  // The reference points NDS/IP does not cover, so every one is accounted for.
+  if (s.value("outside", json::array()).empty()) return;
+  std::vector<Row> outside{{"NOT OURS", "PEER", "PROTECTED BY"}};
+  for (const auto& o : s["outside"]) {
+    outside.push_back({o.value("reference_point", ""), o.value("peer", "").empty() ? "-" : o.value("peer", ""),
+                       o.value("kind", "") == "capif" ? "CAPIF" : "TLS"});
+  }
+  out << "\n";
+  print_table(outside, out);
+}
+
+}  // namespace ndsip::cli

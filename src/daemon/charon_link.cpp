@@ -1,0 +1,113 @@
+#include "daemon/charon_link.hpp"
+
+#include "daemon/log.hpp"
+#include "vici/commands.hpp"
+
+namespace ndsip::daemon {
+
+CharonLink::CharonLink(boost::asio::io_context& io, std::string uri, std::chrono::milliseconds timeout)
+    : uri_(std::move(uri)), timeout_(timeout), session_(io), retry_timer_(io) {
+  session_.on_disconnect([this](const vici::Error& why) { lost(why.what()); });
+}
+
+void CharonLink::start() {
+  started_ = std::chrono::steady_clock::now();
+  connect();
+}
+
+void CharonLink::on_waiting(std::chrono::seconds after, std::function<void(const std::string&)> handler) {
+  waiting_after_ = after;
+  on_waiting_ = std::move(handler);
+}
+
+void CharonLink::connect() {
+  try {
+    session_.connect(uri_);
+  } catch (const vici::Error& e) {
+    error_ = e.what();
+    // The first failure of a streak is logged, and then one in 30, so a long outage is
+    // visible in the journal without flooding it.
+    if (backoff_.attempts() % 30 == 0) log(error_ + "; retrying");
+    if (on_waiting_ && !waiting_told_ && std::chrono::steady_clock::now() - started_ > waiting_after_) {
+      waiting_told_ = true;
+      on_waiting_("waiting for charon at " + uri_);
+    }
+    retry_later();
+    return;
+  }
+  session_.request(vici::request::version(), timeout_, [this](std::optional<vici::Error> e, vici::Reply reply) {
+    if (e) {
+      // A disconnect is reported by the session's own path; anything else is logged here.
+      if (e->kind() != vici::ErrorKind::disconnected) log(std::string("version: ") + e->what());
+      return;
+    }
+    const auto v = vici::parse::version(reply);
+    version_ = v.daemon + " " + v.version;
+    up_ = true;
+    error_.clear();
+    backoff_.reset();
+    waiting_told_ = true;
+    log("connected to charon (" + version_ + ") at " + uri_);
+    if (on_up_) on_up_();
+  });
+}
+
+void CharonLink::lost(const std::string& why) {
+  up_ = false;
+  error_ = why;
+  log("charon unreachable: " + why + "; reconnecting");
+  if (on_down_) on_down_(why);
+  retry_later();
+}
+
+void CharonLink::retry_later() {
+  retry_timer_.expires_after(backoff_.next());
+  retry_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) connect();
+  });
+}
+
+void CharonLink::request(vici::Request request, Handler done) {
+  session_.request(std::move(request), timeout_, std::move(done));
+}
+
+void CharonLink::send(vici::Request request, const std::string& what, std::function<void(const vici::Error&)> failed) {
+  const std::string command = request.command;
+  session_.request(std::move(request), timeout_,
+                   [command, what, failed = std::move(failed)](std::optional<vici::Error> e, vici::Reply) {
+                     if (!e) return;
+                     if (e->kind() != vici::ErrorKind::disconnected) {
+                       log(command + (what.empty() ? "" : " " + what) + " failed: " + e->what());
+                     }
+                     if (failed) failed(*e);
+                   });
+}
+
+void CharonLink::terminate(const std::string& connection, std::function<void()> then) {
+  vici::TerminateArgs t;
+  t.ike = connection;
+  t.force = true;
+  t.timeout_ms = -1;
+  session_.request(vici::request::terminate(t), timeout_,
+                   [connection, then = std::move(then)](std::optional<vici::Error> e, vici::Reply) {
+                     // charon refuses a terminate that matches no SA: nothing was there to close.
+                     const bool nothing_there = e && e->kind() == vici::ErrorKind::command_failed &&
+                                                std::string(e->what()).find("no matching") != std::string::npos;
+                     if (e && !nothing_there && e->kind() != vici::ErrorKind::disconnected) {
+                       log("terminate " + connection + " failed: " + e->what());
+                     }
+                     if (then) then();
+                   });
+}
+
+void CharonLink::subscribe(const std::string& event, vici::Session::EventHandler handler) {
+  session_.subscribe(event, std::move(handler), timeout_, [event](std::optional<vici::Error> e) {
+    if (e && e->kind() != vici::ErrorKind::disconnected) log("event registration " + event + ": " + e->what());
+  });
+}
+
+nlohmann::json CharonLink::status() const {
+  return {{"connected", up_}, {"version", version_}, {"error", up_ ? "" : error_}};
+}
+
+}  // namespace ndsip::daemon

@@ -1,0 +1,142 @@
+#include "daemon/reconciler.hpp"
+
+#include <map>
+#include <set>
+
+#include "control/answer.hpp"
+#include "control/protocol.hpp"
+#include "daemon/log.hpp"
+#include "reconcile/connection_section.hpp"
+#include "vici/commands.hpp"
+
+namespace ndsip::daemon {
+
+namespace key = control::key;
+
+namespace {
+
+Json changes(const reconcile::ConnectionDiff& d) {
+  Json j = control::ok_answer();
+  j[key::load] = d.load;
+  j[key::unload] = d.unload;
+  j[key::unchanged] = d.unchanged.size();
+  return j;
+}
+
+}  // namespace
+
+Reconciler::Reconciler(CharonLink& charon, StateStore& store)
+    : charon_(charon), store_(store), desired_(std::make_shared<const policy::NodePlan>()),
+      applied_(store.load_applied()) {}
+
+void Reconciler::in_charon(std::function<void(std::optional<vici::Error>, std::set<std::string>)> then) {
+  charon_.request(vici::request::get_conns(), [then = std::move(then)](std::optional<vici::Error> e, vici::Reply r) {
+    if (e) return then(std::move(e), {});
+    const auto names = vici::parse::get_conns(r);
+    then(std::nullopt, std::set<std::string>(names.begin(), names.end()));
+  });
+}
+
+void Reconciler::preview(const Plan& plan, Done done) {
+  auto answer = [this, plan, done](const std::set<std::string>& held) {
+    done(changes(reconcile::diff_connections(plan->node, plan->connections, applied_, held)));
+  };
+  if (!charon_.up()) {
+    std::set<std::string> assumed;
+    for (const auto& [name, digest] : applied_) assumed.insert(name);
+    answer(assumed);
+    return;
+  }
+  in_charon([answer, done](std::optional<vici::Error> e, std::set<std::string> held) {
+    if (e) return done(control::error_answer(std::string("get-conns: ") + e->what()));
+    answer(held);
+  });
+}
+
+void Reconciler::reconcile(Done done) {
+  if (!charon_.up()) {
+    Json j = control::ok_answer();
+    j[key::note] = "charon is not reachable; will apply when it is back";
+    done(std::move(j));
+    return;
+  }
+  waiters_.push_back(std::move(done));
+  if (running_) {
+    again_ = true;  // one more pass when this one ends, for everything asked meanwhile
+    return;
+  }
+  run();
+}
+
+void Reconciler::run() {
+  running_ = true;
+  again_ = false;
+  auto waiters = std::make_shared<std::vector<Done>>(std::move(waiters_));
+  waiters_.clear();
+  const auto requests_before = charon_.requests_sent();
+  const Plan plan = desired_;
+  in_charon([this, waiters, requests_before, plan](std::optional<vici::Error> e, std::set<std::string> held) {
+    auto finish = [this, waiters](Json result) {
+      running_ = false;
+      for (Done& w : *waiters) w(result);
+      if (again_ && charon_.up()) run();
+    };
+    if (e) {
+      finish(control::error_answer(std::string("get-conns: ") + e->what()));
+      return;
+    }
+    const reconcile::ConnectionDiff diff = reconcile::diff_connections(plan->node, plan->connections, applied_, held);
+    auto result = std::make_shared<Json>(changes(diff));
+    (*result)["errors"] = Json::array();
+    auto remaining = std::make_shared<std::size_t>(diff.load.size() + diff.unload.size() * 2 + 1);
+    auto step_done = [this, result, remaining, finish, requests_before]() {
+      if (--*remaining > 0) return;
+      try {
+        store_.save_applied(applied_);
+      } catch (const std::exception& ex) {
+        (*result)["errors"].push_back(ex.what());
+      }
+      // The VICI commands this pass sent, get-conns included (the bench counts them).
+      (*result)["vici_commands"] = charon_.requests_sent() - requests_before;
+      if (!(*result)["errors"].empty()) (*result)[key::ok] = false;
+      last_apply_ = *result;
+      if (on_applied_) on_applied_();
+      finish(*result);
+    };
+    std::map<std::string, const policy::ConnectionPlan*> by_name;
+    for (const auto& c : plan->connections) by_name.emplace(c.name, &c);
+    auto failed = [result](const std::string& what, const vici::Error& err) {
+      (*result)["errors"].push_back(what + ": " + err.what());
+      log(what + " failed: " + err.what());
+    };
+    for (const std::string& name : diff.load) {
+      const policy::ConnectionPlan& c = *by_name.at(name);
+      charon_.request(
+          vici::request::load_conn(name, reconcile::connection_section(c, reconcile::is_initiator(plan->node, c.peer))),
+          [this, name, digest = c.digest, failed, step_done](std::optional<vici::Error> err, vici::Reply) {
+            if (err) {
+              failed("load-conn " + name, *err);
+            } else {
+              applied_[name] = digest;
+            }
+            step_done();
+          });
+    }
+    for (const std::string& name : diff.unload) {
+      // Its SAs go with it: terminate, then unload.
+      charon_.terminate(name, step_done);
+      charon_.request(vici::request::unload_conn(name),
+                      [this, name, failed, step_done](std::optional<vici::Error> err, vici::Reply) {
+                        if (err) {
+                          failed("unload-conn " + name, *err);
+                        } else {
+                          applied_.erase(name);
+                        }
+                        step_done();
+                      });
+    }
+    step_done();  // the +1: a pass with nothing to do ends here
+  });
+}
+
+}  // namespace ndsip::daemon

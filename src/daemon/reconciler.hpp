@@ -1,0 +1,54 @@
+// The reconciler: makes charon hold exactly the desired connections. It owns what ndsipd
+// loaded (connection -> digest, persisted in the state store), the diff against charon, the
+// VICI operations (load-conn, terminate + unload-conn) and the callers waiting for a pass. A
+// pass asked for while one runs is folded into one more pass.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/charon_link.hpp"
+#include "daemon/state_store.hpp"
+#include "policy/plan.hpp"
+#include "reconcile/diff.hpp"
+
+namespace ndsip::daemon {
+
+using Json = nlohmann::json;
+using Done = std::function<void(Json)>;
+
+class Reconciler {
+ public:
+  using Plan = std::shared_ptr<const policy::NodePlan>;
+
+  Reconciler(CharonLink& charon, StateStore& store);
+
+  void set_desired(Plan plan) { desired_ = std::move(plan); }
+  // One pass: get-conns, diff, load / unload. `done` gets {"ok", "load", "unload",
+  // "unchanged", "errors", "vici_commands"}; without charon, a note saying it will apply later.
+  void reconcile(Done done);
+  // What a pass would do for `plan`, against charon now (or what was applied, without charon).
+  void preview(const Plan& plan, Done done);
+  // After every pass that changed or checked charon (initiations come next).
+  void on_applied(std::function<void()> handler) { on_applied_ = std::move(handler); }
+
+  const Json& last_apply() const { return last_apply_; }
+
+ private:
+  void run();
+  void in_charon(std::function<void(std::optional<vici::Error>, std::set<std::string>)> then);
+
+  CharonLink& charon_;
+  StateStore& store_;
+  Plan desired_;
+  reconcile::Applied applied_;
+  bool running_ = false, again_ = false;
+  std::vector<Done> waiters_;
+  Json last_apply_ = Json::object();
+  std::function<void()> on_applied_;
+};
+
+}  // namespace ndsip::daemon

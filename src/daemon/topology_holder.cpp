@@ -1,0 +1,130 @@
+#include "daemon/topology_holder.hpp"
+
+#include <chrono>
+
+#include "control/answer.hpp"
+#include "control/protocol.hpp"
+#include "daemon/log.hpp"
+
+namespace ndsip::daemon {
+
+namespace key = control::key;
+
+TopologyHolder::TopologyHolder(std::string node, StateStore& store, policy::PolicySet policies)
+    : node_(std::move(node)), store_(store), policies_(std::move(policies)) {
+  plan_ = std::make_shared<const policy::NodePlan>(policy::NodePlan{node_, {}, {}, {}, {}, {}, {}});
+}
+
+bool TopologyHolder::load_stored() {
+  const auto stored = store_.current();
+  if (!stored) {
+    log("no accepted topology yet; waiting for ndsipctl push");
+    return false;
+  }
+  Candidate c = evaluate(stored->text);
+  if (!c.ok()) {
+    // Policies may have changed under it; keep it on disk, run without it, say why.
+    log("stored topology version " + std::to_string(stored->version) +
+        " no longer validates; waiting for a push. First problem: " + c.problems.front());
+    return false;
+  }
+  const std::size_t n = c.plan->connections.size();
+  adopt(std::move(c), stored->version);
+  log("loaded accepted topology version " + std::to_string(version_) + " (" + std::to_string(n) +
+      " connections for " + node_ + ")");
+  return true;
+}
+
+void TopologyHolder::adopt(Candidate c, std::uint64_t version) {
+  topology_ = std::move(c.topology);
+  plan_ = std::move(c.plan);
+  text_ = std::move(c.text);
+  digest_ = std::move(c.digest);
+  version_ = version;
+  if (on_adopted_) on_adopted_(plan_);
+}
+
+TopologyHolder::Replan TopologyHolder::replan(policy::PolicySet policies) const {
+  Replan r;
+  if (topology_) {
+    r.candidate = daemon::evaluate(text_, policies, node_);
+    for (const std::string& p : r.candidate->problems) {
+      r.problems.push_back("accepted topology version " + std::to_string(version_) + ": " + p);
+    }
+  }
+  r.policies = std::move(policies);
+  return r;
+}
+
+void TopologyHolder::commit(Replan r) {
+  policies_ = std::move(r.policies);
+  // Re-planned with the new profiles; an unchanged result touches nothing downstream.
+  if (r.candidate) adopt(std::move(*r.candidate), version_);
+}
+
+void TopologyHolder::push(std::string text, control::Reply reply, const Apply& apply) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Candidate c = evaluate(std::move(text));
+  const auto validated = std::chrono::steady_clock::now();
+  if (!c.ok()) {
+    log("push rejected: " + std::to_string(c.problems.size()) + " problems; running state untouched");
+    reply(control::problems_answer("topology rejected", c.problems));
+    return;
+  }
+  std::uint64_t version = 0;
+  try {
+    version = store_.accept(c.text);
+  } catch (const std::exception& e) {
+    reply(control::error_answer(std::string("cannot store the topology, nothing was changed: ") + e.what()));
+    return;
+  }
+  adopt(std::move(c), version);
+  log("accepted topology version " + std::to_string(version) + " (digest " + digest_ + ")");
+  const auto stored = std::chrono::steady_clock::now();
+  apply([reply, version, digest = digest_, t0, validated, stored](Json result) {
+    using ms = std::chrono::duration<double, std::milli>;
+    result[key::topology_version] = version;
+    result[key::digest] = digest;
+    // Where the time went, for operators and the benchmarks.
+    result["timing_ms"] = {{"validate_and_plan", ms(validated - t0).count()},
+                           {"store", ms(stored - validated).count()},
+                           {"apply", ms(std::chrono::steady_clock::now() - stored).count()}};
+    reply(std::move(result));
+  });
+}
+
+void TopologyHolder::register_commands(control::CommandTable& table, Apply apply, Preview preview) {
+  auto topology_text = [](const Json& request) -> std::optional<std::string> {
+    const auto text = request.find("topology");
+    if (text == request.end() || !text->is_string()) return std::nullopt;
+    return text->get<std::string>();
+  };
+  const char* missing = "malformed request: \"topology\" (the file's text) is missing";
+  table.add("push", "validate a topology in full, store it and apply it",
+            [this, apply, topology_text, missing](const Json& request, control::Reply reply) {
+              auto text = topology_text(request);
+              if (!text) return reply(control::error_answer(missing));
+              push(std::move(*text), std::move(reply), apply);
+            });
+  table.add("diff", "what a push of a topology would change on this host, changing nothing",
+            [this, preview, topology_text, missing](const Json& request, control::Reply reply) {
+              auto text = topology_text(request);
+              if (!text) return reply(control::error_answer(missing));
+              Candidate c = evaluate(std::move(*text));
+              if (!c.ok()) return reply(control::problems_answer("topology rejected", c.problems));
+              preview(c.plan, std::move(reply));
+            });
+  table.add("rollback", "re-apply the previous accepted topology (it becomes the newest version)",
+            [this, apply](const Json&, control::Reply reply) {
+              const auto previous = store_.previous();
+              if (!previous) return reply(control::error_answer("no earlier accepted topology to roll back to"));
+              log("rollback to the topology of version " + std::to_string(previous->version));
+              push(previous->text, std::move(reply), apply);
+            });
+}
+
+Json TopologyHolder::status() const {
+  return {{"version", version_}, {"digest", digest_}, {"name", topology_ ? topology_->name : ""}};
+}
+
+}  // namespace ndsip::daemon

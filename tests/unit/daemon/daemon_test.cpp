@@ -1,0 +1,154 @@
+// The daemon's wiring, in-process against a scripted charon and over its real control socket:
+// every part's commands are listed and documented, a garbled answer from charon is handled
+// where it happens and ndsipd keeps serving, a reload whose policies refuse the accepted
+// topology changes nothing, and push and diff answer with the same keys.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <regex>
+
+#include "common/read_file.hpp"
+#include "control/client.hpp"
+#include "daemon/daemon.hpp"
+#include "part_fixture.hpp"
+#include "support/loop.hpp"
+#include "support/scripted_charon.hpp"
+
+using namespace ndsip;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using test::run_until;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Rig {
+  test::ScriptedCharon charon;
+  test::TempDir dir;
+  boost::asio::io_context io;
+  daemon::Config config;
+  std::unique_ptr<daemon::Daemon> d;
+  std::string garbled_uniqueid;  // when set, list-sas answers with it
+
+  Rig() {
+    // Policies and templates the test may change (for reload).
+    fs::copy(NDSIP_SOURCE_DIR "/policies", dir.path("policies"));
+    fs::copy(NDSIP_SOURCE_DIR "/templates", dir.path("templates"));
+    config.node = "gms";
+    config.vici_uri = charon.uri();
+    config.control_socket = dir.path("ndsipd.sock");
+    config.state_dir = dir.path("state");
+    config.policies_dir = dir.path("policies");
+    config.templates_dir = dir.path("templates");
+    config.vici_timeout = 2s;
+    charon.on("list-sas", [this](const vici::Message&) {
+      test::ScriptedCharon::Answer a;
+      if (!garbled_uniqueid.empty()) {
+        vici::Message m;
+        m.add_section("zb_gms_val1").set("uniqueid", garbled_uniqueid).set("state", "ESTABLISHED");
+        a.streamed.push_back(m);
+      }
+      return a;
+    });
+    d = std::make_unique<daemon::Daemon>(io, config);
+    d->start();
+  }
+
+  // One request over the control socket, answered while this thread runs the loop.
+  json ask(json request) {
+    auto answer = std::async(std::launch::async, [this, request] {
+      return control::control_request(config.control_socket, request, 10s);
+    });
+    EXPECT_TRUE(run_until(io, [&] { return answer.wait_for(0s) == std::future_status::ready; }, 10s));
+    const control::ControlResult r = answer.get();
+    EXPECT_TRUE(r.response) << r.error;
+    return r.response ? *r.response : json{};
+  }
+};
+
+}  // namespace
+
+TEST(Daemon, EveryPartsCommandsAreListedAndDocumented) {
+  Rig rig;
+  const json a = rig.ask({{"command", "list-commands"}});
+  ASSERT_EQ(a["ok"], true) << a.dump();
+  EXPECT_EQ(a["protocol"], 1);
+  std::set<std::string> listed;
+  for (const auto& [name, summary] : a["commands"].items()) listed.insert(name);
+  EXPECT_EQ(listed, (std::set<std::string>{"certs", "diff", "list-commands", "push", "reconnect", "reload",
+                                           "rollback", "status", "version"}));
+  // docs/control.md has a section for each command ndsipd answers.
+  const auto doc = common::read_file(NDSIP_SOURCE_DIR "/docs/control.md");
+  ASSERT_TRUE(doc);
+  for (const std::string& name : listed) {
+    EXPECT_NE(doc->find("### `" + name + "`"), std::string::npos) << "docs/control.md lacks " << name;
+  }
+}
+
+TEST(Daemon, AGarbledAnswerFromCharonIsHandledAndNdsipdKeepsServing) {
+  Rig rig;
+  ASSERT_EQ(rig.ask({{"command", "push"}, {"topology", test::small_topology()}})["ok"], true);
+  rig.garbled_uniqueid = "not-a-number";
+  ::testing::internal::CaptureStderr();
+  const json s = rig.ask({{"command", "status"}});
+  const std::string logged = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(s["ok"], true) << s.dump();
+  EXPECT_NE(logged.find("list-sas answer refused"), std::string::npos) << logged;
+  // Still serving, and still connected to charon.
+  const json v = rig.ask({{"command", "version"}});
+  EXPECT_EQ(v["ok"], true);
+  EXPECT_EQ(v["charon"], "charon 5.9.8-scripted");
+}
+
+TEST(Daemon, PushAndDiffAnswerWithTheSameKeys) {
+  Rig rig;
+  const json diff = rig.ask({{"command", "diff"}, {"topology", test::small_topology(true)}});
+  const json push = rig.ask({{"command", "push"}, {"topology", test::small_topology(true)}});
+  for (const char* key : {"load", "unload", "unchanged"}) {
+    ASSERT_TRUE(diff.contains(key)) << diff.dump();
+    ASSERT_TRUE(push.contains(key)) << push.dump();
+    EXPECT_EQ(diff[key], push[key]) << key;
+  }
+  EXPECT_EQ(push["load"], json({"zb_gms_val1", "zb_gms_val2"}));
+  EXPECT_EQ(push["topology_version"], 1);
+}
+
+TEST(Daemon, AReloadWhosePoliciesRefuseTheTopologyChangesNothing) {
+  Rig rig;
+  ASSERT_EQ(rig.ask({{"command", "push"}, {"topology", test::small_topology()}})["ok"], true);
+  const json before = rig.ask({{"command", "status"}});
+  // KM-S on another profile than SEAL-S, which share val1's tunnel.
+  const std::string km = rig.dir.path("templates") + "/km-s.json";
+  json t = json::parse(*common::read_file(km));
+  t["zb_profile"] = "zb-integrity-only";
+  std::ofstream(km, std::ios::trunc) << t.dump(2);
+  const json r = rig.ask({{"command", "reload"}});
+  EXPECT_EQ(r["ok"], false) << r.dump();
+  EXPECT_NE(r["error"].get<std::string>().find("refuse the accepted topology"), std::string::npos) << r.dump();
+  ASSERT_FALSE(r["problems"].empty());
+  const json after = rig.ask({{"command", "status"}});
+  EXPECT_EQ(after["tunnels"], before["tunnels"]);
+  EXPECT_EQ(rig.charon.count("load-conn"), 1u);  // nothing re-sent
+  // --check-config says the same of the stored topology with these policies.
+  const auto problems = daemon::check_config(rig.config);
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems[0].find("stored topology version 1"), std::string::npos) << problems[0];
+}
+
+TEST(Daemon, CheckConfigEvaluatesTheStoredTopology) {
+  test::TempDir dir;
+  daemon::Config c;
+  c.node = "gms";
+  c.state_dir = dir.path("state");
+  c.policies_dir = NDSIP_SOURCE_DIR "/policies";
+  c.templates_dir = NDSIP_SOURCE_DIR "/templates";
+  EXPECT_TRUE(daemon::check_config(c).empty());  // nothing stored yet: fine
+  daemon::StateStore(c.state_dir).accept(test::small_topology());
+  EXPECT_TRUE(daemon::check_config(c).empty());
+  c.node = "val7";  // a node the stored topology does not have
+  const auto problems = daemon::check_config(c);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("\"val7\" is not in the topology"), std::string::npos) << problems[0];
+}

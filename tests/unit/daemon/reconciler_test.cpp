@@ -1,0 +1,128 @@
+// The reconciler against a scripted charon: a fresh charon gets every connection, a charon
+// that holds them gets none, a refused load-conn is reported and tried again on the next
+// pass, and push and diff answer with the same keys.
+#include <gtest/gtest.h>
+
+#include "daemon/reconciler.hpp"
+#include "part_fixture.hpp"
+#include "support/loop.hpp"
+#include "support/scripted_charon.hpp"
+
+using namespace ndsip;
+using namespace std::chrono_literals;
+using test::run_until;
+
+namespace {
+
+struct Rig {
+  test::ScriptedCharon charon;
+  test::TempDir dir;
+  boost::asio::io_context io;
+  daemon::StateStore store{dir.path("state")};
+  daemon::CharonLink link{io, charon.uri(), 2s};
+  daemon::Reconciler reconciler{link, store};
+  std::set<std::string> held;  // what the scripted charon says it holds
+
+  Rig() {
+    charon.on("get-conns", [this](const vici::Message&) {
+      test::ScriptedCharon::Answer a;
+      a.response.set_list("conns", std::vector<std::string>(held.begin(), held.end()));
+      return a;
+    });
+    link.start();
+    EXPECT_TRUE(run_until(io, [&] { return link.up(); }));
+  }
+
+  daemon::Reconciler::Plan plan(const std::string& node, bool with_val2) {
+    const daemon::Candidate c = daemon::evaluate(test::small_topology(with_val2), test::shipped_policies(), node);
+    EXPECT_TRUE(c.ok());
+    return c.plan;
+  }
+
+  nlohmann::json pass() {
+    nlohmann::json result;
+    bool done = false;
+    reconciler.reconcile([&](nlohmann::json r) {
+      result = std::move(r);
+      done = true;
+    });
+    EXPECT_TRUE(run_until(io, [&] { return done; }));
+    return result;
+  }
+};
+
+}  // namespace
+
+TEST(Reconciler, LoadsWhatIsMissingAndNothingTwice) {
+  Rig rig;
+  rig.reconciler.set_desired(rig.plan("gms", true));
+  const auto first = rig.pass();
+  EXPECT_EQ(first["ok"], true) << first.dump();
+  EXPECT_EQ(first["load"], nlohmann::json({"zb_gms_val1", "zb_gms_val2"}));
+  EXPECT_EQ(rig.charon.count("load-conn"), 2u);
+  // charon now holds them: the next pass loads nothing.
+  rig.held = {"zb_gms_val1", "zb_gms_val2"};
+  const auto second = rig.pass();
+  EXPECT_EQ(second["load"], nlohmann::json::array());
+  EXPECT_EQ(second["unchanged"], 2);
+  EXPECT_EQ(rig.charon.count("load-conn"), 2u);
+  // val2 leaves: its connection is terminated and unloaded, val1's is not touched.
+  rig.reconciler.set_desired(rig.plan("gms", false));
+  const auto third = rig.pass();
+  EXPECT_EQ(third["unload"], nlohmann::json({"zb_gms_val2"}));
+  EXPECT_EQ(rig.charon.count("unload-conn"), 1u);
+  EXPECT_EQ(rig.charon.count("load-conn"), 2u);
+  EXPECT_EQ(rig.reconciler.last_apply(), third);
+}
+
+TEST(Reconciler, ARefusedLoadIsReportedAndTriedAgain) {
+  Rig rig;
+  rig.charon.on("load-conn", [](const vici::Message&) {
+    test::ScriptedCharon::Answer a;
+    a.response.set("success", "no").set("errmsg", "parsing request failed");
+    return a;
+  });
+  rig.reconciler.set_desired(rig.plan("gms", false));
+  ::testing::internal::CaptureStderr();
+  const auto first = rig.pass();
+  const std::string logged = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(first["ok"], false);
+  ASSERT_EQ(first["errors"].size(), 1u) << first.dump();
+  EXPECT_NE(first["errors"][0].get<std::string>().find("parsing request failed"), std::string::npos);
+  EXPECT_NE(logged.find("load-conn zb_gms_val1 failed"), std::string::npos) << logged;
+  // Not recorded as applied: the next pass sends it again.
+  rig.pass();
+  EXPECT_EQ(rig.charon.count("load-conn"), 2u);
+}
+
+TEST(Reconciler, PreviewAndApplyAnswerWithTheSameKeys) {
+  Rig rig;
+  const auto plan = rig.plan("gms", false);
+  nlohmann::json preview;
+  bool done = false;
+  rig.reconciler.preview(plan, [&](nlohmann::json r) {
+    preview = std::move(r);
+    done = true;
+  });
+  ASSERT_TRUE(run_until(rig.io, [&] { return done; }));
+  EXPECT_EQ(rig.charon.count("load-conn"), 0u);  // a preview changes nothing
+  rig.reconciler.set_desired(plan);
+  const auto applied = rig.pass();
+  for (const char* key : {"ok", "load", "unload", "unchanged"}) {
+    EXPECT_TRUE(preview.contains(key)) << key << " " << preview.dump();
+    EXPECT_TRUE(applied.contains(key)) << key << " " << applied.dump();
+    EXPECT_EQ(preview[key], applied[key]) << key;
+  }
+}
+
+TEST(Reconciler, WithoutCharonItSaysItWillApplyLater) {
+  test::TempDir dir;
+  boost::asio::io_context io;
+  daemon::StateStore store(dir.path("state"));
+  daemon::CharonLink link(io, "unix:///nonexistent/charon.vici", 1s);
+  daemon::Reconciler reconciler(link, store);
+  nlohmann::json result;
+  reconciler.reconcile([&](nlohmann::json r) { result = std::move(r); });
+  EXPECT_EQ(result["ok"], true);
+  EXPECT_NE(result["note"].get<std::string>().find("not reachable"), std::string::npos);
+}
