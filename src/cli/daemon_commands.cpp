@@ -257,8 +257,10 @@ int certs_command(const Args& args, std::ostream& out, std::ostream& err) {
 int status_command(const Args& args, std::ostream& out, std::ostream& err) {
   const Parsed p = parse_daemon_args(args,
       "Usage: ndsipctl status [--socket PATH] [--json]\n\n"
-      "A line per desired tunnel under a header. Exit 0 when every tunnel is up, 1 when any is\n"
-      "down, connecting or degraded, 2 when ndsipd or charon cannot be reached.",
+      "A line per desired tunnel under a header. Exit 0 when a topology is accepted and every\n"
+      "tunnel is up; 1 when any is down, connecting, degraded or revoked, when no topology is\n"
+      "accepted, or when the stored one was refused at start; 2 when ndsipd or charon cannot be\n"
+      "reached.",
       nullptr, false, out, err);
   if (p.exit >= 0) return p.exit;
   const auto r = ask(p, {{"command", "status"}}, err);
@@ -269,7 +271,9 @@ int status_command(const Args& args, std::ostream& out, std::ostream& err) {
     return exit_unreachable;
   }
   const bool charon = s["charon"].value("connected", false);
-  bool all_up = true;
+  // Healthy: a topology accepted and in force (none refused at start), every tunnel up.
+  const json& topo = s["topology"];
+  bool all_up = topo.value("version", 0) > 0 && topo.value("refused", "").empty();
   for (const auto& t : s["tunnels"]) all_up &= t.value("state", "") == "up";
   if (p.json) {
     out << s.dump(2) << "\n";

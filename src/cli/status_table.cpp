@@ -54,6 +54,8 @@ void print_status(const json& s, std::ostream& out) {
   out << "node " << s.value("node", "") << "   topology version " << topo.value("version", 0) << " digest "
       << (topo.value("digest", "").empty() ? "-" : topo.value("digest", "")) << " (" << topo.value("name", "")
       << ")\n";
+  if (topo.value("version", 0) == 0) out << "NO ACCEPTED TOPOLOGY: charon is held as it is until a push\n";
+  if (!topo.value("refused", "").empty()) out << "STORED TOPOLOGY REFUSED: " << topo.value("refused", "") << "\n";
   const bool charon = s["charon"].value("connected", false);
   out << "charon "
       << (charon ? "connected, " + s["charon"].value("version", "") : "NOT CONNECTED: " + s["charon"].value("error", ""))

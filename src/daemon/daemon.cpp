@@ -59,6 +59,11 @@ void Daemon::wire() {
     // initiations (after the apply), then a poll.
     credentials_.load([this] {
       reconciler_.reconcile([this](const Json&) {
+        if (!topology_.has_topology()) {
+          notify_ready_once("holding charon as it is: " +
+                            (topology_.refused().empty() ? std::string("no accepted topology yet") : topology_.refused()));
+          return;
+        }
         notify_ready_once("reconciled " + std::to_string(topology_.plan()->connections.size()) + " connections");
       });
     });

@@ -26,8 +26,7 @@ Json changes(const reconcile::ConnectionDiff& d) {
 }  // namespace
 
 Reconciler::Reconciler(CharonLink& charon, StateStore& store)
-    : charon_(charon), store_(store), desired_(std::make_shared<const policy::NodePlan>()),
-      applied_(store.load_applied()) {}
+    : charon_(charon), store_(store), applied_(store.load_applied()) {}
 
 void Reconciler::in_charon(std::function<void(std::optional<vici::Error>, std::set<std::string>)> then) {
   charon_.request(vici::request::get_conns(), [then = std::move(then)](std::optional<vici::Error> e, vici::Reply r) {
@@ -54,6 +53,12 @@ void Reconciler::preview(const Plan& plan, Done done) {
 }
 
 void Reconciler::reconcile(Done done) {
+  if (!desired_) {
+    Json j = control::ok_answer();
+    j[key::note] = "no accepted topology: charon is held as it is";
+    done(std::move(j));
+    return;
+  }
   if (!charon_.up()) {
     Json j = control::ok_answer();
     j[key::note] = "charon is not reachable; will apply when it is back";

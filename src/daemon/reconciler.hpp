@@ -29,6 +29,8 @@ class Reconciler {
   void set_desired(Plan plan) { desired_ = std::move(plan); }
   // One pass: get-conns, diff, load / unload. `done` gets {"ok", "load", "unload",
   // "unchanged", "errors", "vici_commands"}; without charon, a note saying it will apply later.
+  // Before any plan was set (no accepted topology) nothing is sent: charon is held as it is,
+  // never reconciled from "nothing accepted".
   void reconcile(Done done);
   // What a pass would do for `plan`, against charon now (or what was applied, without charon).
   void preview(const Plan& plan, Done done);
@@ -43,7 +45,7 @@ class Reconciler {
 
   CharonLink& charon_;
   StateStore& store_;
-  Plan desired_;
+  Plan desired_;  // null until set_desired
   reconcile::Applied applied_;
   bool running_ = false, again_ = false;
   std::vector<Done> waiters_;

@@ -7,11 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
+
+#include "common/read_file.hpp"
 
 namespace ndsip::daemon {
 namespace fs = std::filesystem;
@@ -20,14 +20,6 @@ namespace {
 
 std::runtime_error sys_error(const std::string& what, const std::string& path) {
   return std::runtime_error(what + " " + path + ": " + std::strerror(errno));
-}
-
-std::optional<std::string> slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 void fsync_dir(const fs::path& dir) {
@@ -101,21 +93,22 @@ std::uint64_t StateStore::accept(const std::string& text) {
   return version;
 }
 
+std::optional<StoredTopology> StateStore::read(std::uint64_t version) const {
+  auto text = common::read_file(fs::path(dir_) / "history" / history_name(version));
+  if (!text) return std::nullopt;
+  return StoredTopology{version, std::move(*text)};
+}
+
 std::optional<StoredTopology> StateStore::current() const {
   const auto versions = history_versions();
   if (versions.empty()) return std::nullopt;
-  const auto text = slurp(fs::path(dir_) / "history" / history_name(versions.back()));
-  if (!text) return std::nullopt;
-  return StoredTopology{versions.back(), *text};
+  return read(versions.back());
 }
 
 std::optional<StoredTopology> StateStore::previous() const {
   const auto versions = history_versions();
   if (versions.size() < 2) return std::nullopt;
-  const std::uint64_t before = versions[versions.size() - 2];
-  const auto text = slurp(fs::path(dir_) / "history" / history_name(before));
-  if (!text) return std::nullopt;
-  return StoredTopology{before, *text};
+  return read(versions[versions.size() - 2]);
 }
 
 void StateStore::save_applied(const reconcile::Applied& applied) {
@@ -126,7 +119,7 @@ void StateStore::save_applied(const reconcile::Applied& applied) {
 }
 
 reconcile::Applied StateStore::load_applied() const {
-  const auto text = slurp(fs::path(dir_) / "applied.json");
+  const auto text = common::read_file(fs::path(dir_) / "applied.json");
   if (!text) return {};
   const auto doc = nlohmann::json::parse(*text, nullptr, false);
   reconcile::Applied out;

@@ -35,6 +35,9 @@ class StateStore {
   std::optional<StoredTopology> current() const;
   // The accepted topology before the current one, if any.
   std::optional<StoredTopology> previous() const;
+  // Every stored version, oldest first, and one of them (nullopt when it cannot be read).
+  std::vector<std::uint64_t> versions() const { return history_versions(); }
+  std::optional<StoredTopology> read(std::uint64_t version) const;
 
   void save_applied(const reconcile::Applied& applied);
   reconcile::Applied load_applied() const;  // empty when missing or unreadable

@@ -16,23 +16,35 @@ TopologyHolder::TopologyHolder(std::string node, StateStore& store, policy::Poli
 }
 
 bool TopologyHolder::load_stored() {
-  const auto stored = store_.current();
-  if (!stored) {
+  const std::vector<std::uint64_t> versions = store_.versions();
+  if (versions.empty()) {
     log("no accepted topology yet; waiting for ndsipctl push");
     return false;
   }
-  Candidate c = evaluate(stored->text);
-  if (!c.ok()) {
-    // Policies may have changed under it; keep it on disk, run without it, say why.
-    log("stored topology version " + std::to_string(stored->version) +
-        " no longer validates; waiting for a push. First problem: " + c.problems.front());
-    return false;
+  // A stored topology that no longer loads (a torn disk, policies made stricter) must not
+  // become "nothing accepted": that would unload every tunnel of the host. Fall back to the
+  // newest one that still loads; if none does, adopt nothing and hold charon as it is.
+  for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
+    std::string why;
+    if (auto stored = store_.read(*v)) {
+      Candidate c = evaluate(std::move(stored->text));
+      if (c.ok()) {
+        const std::size_t n = c.plan->connections.size();
+        adopt(std::move(c), *v);
+        log((refused_.empty() ? "loaded accepted topology version " : "fell back to accepted topology version ") +
+            std::to_string(version_) + " (" + std::to_string(n) + " connections for " + node_ + ")");
+        return true;
+      }
+      why = c.problems.front() +
+            (c.problems.size() > 1 ? " (and " + std::to_string(c.problems.size() - 1) + " more)" : "");
+    } else {
+      why = "cannot be read";
+    }
+    log("stored topology version " + std::to_string(*v) + " refused: " + why);
+    if (refused_.empty()) refused_ = "stored topology version " + std::to_string(*v) + " refused: " + why;
   }
-  const std::size_t n = c.plan->connections.size();
-  adopt(std::move(c), stored->version);
-  log("loaded accepted topology version " + std::to_string(version_) + " (" + std::to_string(n) +
-      " connections for " + node_ + ")");
-  return true;
+  log("no stored topology can be used; charon is held as it is until a push");
+  return false;
 }
 
 void TopologyHolder::adopt(Candidate c, std::uint64_t version) {
@@ -79,6 +91,7 @@ void TopologyHolder::push(std::string text, control::Reply reply, const Apply& a
     return;
   }
   adopt(std::move(c), version);
+  refused_.clear();
   log("accepted topology version " + std::to_string(version) + " (digest " + digest_ + ")");
   const auto stored = std::chrono::steady_clock::now();
   apply([reply, version, digest = digest_, t0, validated, stored](Json result) {
@@ -124,7 +137,7 @@ void TopologyHolder::register_commands(control::CommandTable& table, Apply apply
 }
 
 Json TopologyHolder::status() const {
-  return {{"version", version_}, {"digest", digest_}, {"name", topology_ ? topology_->name : ""}};
+  return {{"version", version_}, {"digest", digest_}, {"name", topology_ ? topology_->name : ""}, {"refused", refused_}};
 }
 
 }  // namespace ndsip::daemon

@@ -35,9 +35,13 @@ class TopologyHolder {
   // Every adoption (push, rollback, reload, start-up) tells the other parts the new plan.
   void on_adopted(std::function<void(const Plan&)> handler) { on_adopted_ = std::move(handler); }
 
-  // At start: the newest stored topology that still evaluates. Returns false (and logs why)
-  // when there is none.
+  // At start: the newest stored topology that still evaluates, falling back through the
+  // history (a truncated file, policies that no longer pass it). Returns false when none does;
+  // refused() then says why, and nothing is adopted: charon is held as it is.
   bool load_stored();
+  // Why the newest stored topology was refused at start ("" when it was not, or once a push
+  // has been accepted since).
+  const std::string& refused() const { return refused_; }
 
   Candidate evaluate(std::string text) const { return daemon::evaluate(std::move(text), policies_, node_); }
   // New policies for a reload: the accepted topology is evaluated with them; the problems are
@@ -55,7 +59,7 @@ class TopologyHolder {
   bool has_topology() const { return topology_ != nullptr; }
   const Plan& plan() const { return plan_; }
   std::uint64_t version() const { return version_; }
-  Json status() const;  // {"version", "digest", "name"}
+  Json status() const;  // {"version", "digest", "name", "refused"}
 
  private:
   void adopt(Candidate candidate, std::uint64_t version);
@@ -68,6 +72,7 @@ class TopologyHolder {
   Plan plan_ = std::make_shared<const policy::NodePlan>();
   std::string text_, digest_;
   std::uint64_t version_ = 0;
+  std::string refused_;
   std::function<void(const Plan&)> on_adopted_;
 };
 

@@ -436,3 +436,47 @@ TEST_F(Ndsipd, BlackHoleIsReportedDegradedAndRekeyed) {
   EXPECT_TRUE(all_up(gms, 30s)) << why(gms);
   EXPECT_TRUE(lab_->ping(gms, val1.inner_addr, 3));
 }
+
+// A stored topology that fails to load at start (torn on disk) never removes a tunnel:
+// ndsipd falls back to the newest stored one that loads, or holds charon as it is, and says
+// so in status with a non-zero exit.
+TEST_F(Ndsipd, AStoredTopologyThatFailsToLoadAtStartKeepsEveryTunnel) {
+  ASSERT_NO_FATAL_FAILURE(bring_up_gms_and_val1());
+  lab::Host& gms = lab_->host("gms");
+  lab::Host& val1 = lab_->host("val1");
+  lab::LabTopology v2 = topology(false);
+  v2.name = "lab-v2";
+  const std::string path = v2.write(lab_->workdir() + "/v2.json");
+  ASSERT_EQ(ctl(gms, {"push", path}), 0);
+  const json before = *tunnel(status(gms), "val1");
+  const json before_val1 = *tunnel(status(val1), "gms");
+
+  // Version 2 torn: ndsipd runs on version 1, which asks for the same tunnel.
+  lab_->stop_ndsipd(gms);
+  fs::resize_file(gms.state_dir + "/history/00000002.json", 25);
+  start(gms);
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  json s;
+  do {
+    s = status(gms);
+    std::this_thread::sleep_for(200ms);
+  } while (tunnel(s, "val1") && (*tunnel(s, "val1"))["state"] != "up" && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(s["topology"]["version"], 1) << s.dump(2);
+  EXPECT_NE(s["topology"]["refused"].get<std::string>().find("stored topology version 2 refused"), std::string::npos);
+  EXPECT_EQ((*tunnel(s, "val1"))["ike_uniqueid"], before["ike_uniqueid"]) << s.dump(2);
+  EXPECT_EQ(ctl(gms, {"status"}, &out), 1) << out;
+  EXPECT_NE(out.find("STORED TOPOLOGY REFUSED"), std::string::npos) << out;
+
+  // Every stored version unusable: nothing is adopted, nothing unloaded; traffic still passes.
+  lab_->stop_ndsipd(gms);
+  fs::resize_file(gms.state_dir + "/history/00000001.json", 10);
+  start(gms);
+  std::this_thread::sleep_for(2s);  // time it would take to unload, were it to
+  EXPECT_EQ(ctl(gms, {"status"}, &out), 1) << out;
+  EXPECT_NE(out.find("NO ACCEPTED TOPOLOGY"), std::string::npos) << out;
+  EXPECT_EQ(lab_->ndsipd_log_tail(gms).find("unload"), std::string::npos) << lab_->ndsipd_log_tail(gms);
+  EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 3)) << why(gms);
+  EXPECT_TRUE(all_up(val1, 5s)) << why(val1);
+  EXPECT_EQ((*tunnel(status(val1), "gms"))["ike_uniqueid"], before_val1["ike_uniqueid"]);
+}

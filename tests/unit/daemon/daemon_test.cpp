@@ -32,7 +32,7 @@ struct Rig {
   std::unique_ptr<daemon::Daemon> d;
   std::string garbled_uniqueid;  // when set, list-sas answers with it
 
-  Rig() {
+  explicit Rig(bool launch_now = true) {
     // Policies and templates the test may change (for reload).
     fs::copy(NDSIP_SOURCE_DIR "/policies", dir.path("policies"));
     fs::copy(NDSIP_SOURCE_DIR "/templates", dir.path("templates"));
@@ -52,6 +52,10 @@ struct Rig {
       }
       return a;
     });
+    if (launch_now) launch();
+  }
+
+  void launch() {
     d = std::make_unique<daemon::Daemon>(io, config);
     d->start();
   }
@@ -151,4 +155,49 @@ TEST(Daemon, CheckConfigEvaluatesTheStoredTopology) {
   const auto problems = daemon::check_config(c);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].find("\"val7\" is not in the topology"), std::string::npos) << problems[0];
+}
+
+// A stored topology that no longer loads must not become "nothing accepted": that would
+// unload every tunnel. ndsipd falls back to the newest one that loads, or holds charon as is.
+TEST(Daemon, AStoredTopologyThatFailsToLoadNeverUnloadsWhatCharonHolds) {
+  Rig rig(false);
+  {
+    daemon::StateStore store(rig.config.state_dir);
+    store.accept(test::small_topology(true, "v1"));
+    store.accept(test::small_topology(true, "v2"));
+    // What ndsipd had loaded: charon holds both connections.
+    store.save_applied({{"zb_gms_val1", "x"}, {"zb_gms_val2", "y"}});
+  }
+  rig.charon.on("get-conns", [](const vici::Message&) {
+    test::ScriptedCharon::Answer a;
+    a.response.set_list("conns", {"zb_gms_val1", "zb_gms_val2"});
+    return a;
+  });
+  // Version 2 torn (a crash of the disk, not of ndsipd): ndsipd falls back to version 1.
+  const std::string v2 = rig.config.state_dir + "/history/00000002.json";
+  fs::resize_file(v2, 40);
+  rig.launch();
+  json s = rig.ask({{"command", "status"}});
+  EXPECT_EQ(s["topology"]["version"], 1) << s.dump(2);
+  EXPECT_EQ(s["topology"]["name"], "v1");
+  EXPECT_NE(s["topology"]["refused"].get<std::string>().find("stored topology version 2 refused"), std::string::npos);
+  EXPECT_EQ(rig.charon.count("unload-conn"), 0u);
+  EXPECT_EQ(rig.charon.count("terminate"), 0u);
+
+  // Both unusable: nothing is adopted and nothing is sent; status says why.
+  const std::size_t loads_before = rig.charon.count("load-conn");
+  rig.d.reset();
+  fs::resize_file(rig.config.state_dir + "/history/00000001.json", 3);
+  rig.launch();
+  s = rig.ask({{"command", "status"}});
+  EXPECT_EQ(s["topology"]["version"], 0) << s.dump(2);
+  EXPECT_NE(s["topology"]["refused"].get<std::string>().find("version 2 refused"), std::string::npos);
+  EXPECT_EQ(rig.charon.count("unload-conn"), 0u);
+  EXPECT_EQ(rig.charon.count("terminate"), 0u);
+  EXPECT_EQ(rig.charon.count("load-conn"), loads_before);
+
+  // A push is accepted again, and the refusal is history.
+  const json pushed = rig.ask({{"command", "push"}, {"topology", test::small_topology(true, "v3")}});
+  EXPECT_EQ(pushed["ok"], true) << pushed.dump();
+  EXPECT_EQ(rig.ask({{"command", "status"}})["topology"]["refused"], "");
 }

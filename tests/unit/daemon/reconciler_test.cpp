@@ -121,8 +121,18 @@ TEST(Reconciler, WithoutCharonItSaysItWillApplyLater) {
   daemon::StateStore store(dir.path("state"));
   daemon::CharonLink link(io, "unix:///nonexistent/charon.vici", 1s);
   daemon::Reconciler reconciler(link, store);
+  reconciler.set_desired(daemon::evaluate(test::small_topology(), test::shipped_policies(), "gms").plan);
   nlohmann::json result;
   reconciler.reconcile([&](nlohmann::json r) { result = std::move(r); });
   EXPECT_EQ(result["ok"], true);
   EXPECT_NE(result["note"].get<std::string>().find("not reachable"), std::string::npos);
+}
+
+TEST(Reconciler, WithoutAnAcceptedTopologyCharonIsHeldAsItIs) {
+  Rig rig;
+  rig.held = {"zb_gms_val1", "zb_gms_val2"};
+  const auto r = rig.pass();  // no set_desired: nothing accepted
+  EXPECT_NE(r["note"].get<std::string>().find("held as it is"), std::string::npos) << r.dump();
+  EXPECT_EQ(rig.charon.count("get-conns"), 0u);
+  EXPECT_EQ(rig.charon.count("unload-conn"), 0u);
 }

@@ -138,3 +138,30 @@ TEST(TopologyHolder, AtStartTheStoredTopologyIsAdopted) {
   EXPECT_EQ(holder.version(), 1u);
   EXPECT_EQ(holder.plan()->connections.size(), 2u);
 }
+
+TEST(TopologyHolder, AtStartItFallsBackThroughTheHistory) {
+  test::TempDir dir;
+  daemon::StateStore store(dir.path("state"));
+  store.accept(test::small_topology(false));
+  store.accept(test::small_topology(true));
+  store.accept("{\"version\": 1, \"name\": \"torn");
+  daemon::TopologyHolder holder("gms", store, test::shipped_policies());
+  EXPECT_TRUE(holder.load_stored());
+  EXPECT_EQ(holder.version(), 2u);
+  EXPECT_EQ(holder.plan()->connections.size(), 2u);
+  EXPECT_NE(holder.refused().find("stored topology version 3 refused"), std::string::npos) << holder.refused();
+}
+
+TEST(TopologyHolder, NothingUsableAtStartAdoptsNothing) {
+  test::TempDir dir;
+  daemon::StateStore store(dir.path("state"));
+  store.accept("not json");
+  daemon::TopologyHolder holder("gms", store, test::shipped_policies());
+  int adoptions = 0;
+  holder.on_adopted([&](const daemon::TopologyHolder::Plan&) { ++adoptions; });
+  EXPECT_FALSE(holder.load_stored());
+  EXPECT_EQ(adoptions, 0);
+  EXPECT_FALSE(holder.has_topology());
+  EXPECT_EQ(holder.status()["version"], 0);
+  EXPECT_NE(holder.status()["refused"].get<std::string>().find("version 1 refused"), std::string::npos);
+}
