@@ -52,7 +52,14 @@ void Daemon::wire() {
     health_.set_desired(*plan);
     credentials_.set_plan(plan);
   });
-  reconciler_.on_applied([this] { health_.initiate_due(); });
+  reconciler_.on_applied([this](const std::vector<std::string>& restored) {
+    if (!restored.empty()) {
+      log("charon had lost " + std::to_string(restored.size()) +
+          " connection(s) (restarted?): initiating them from this end at once");
+    }
+    for (const std::string& connection : restored) health_.initiate_now(connection);
+    health_.initiate_due();
+  });
   health_.on_polled([this] { credentials_.check_peer_expiry(); });
   charon_.on_up([this] {
     // Credentials first (connections reference identities), then connections, then

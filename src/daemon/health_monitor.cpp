@@ -29,7 +29,33 @@ void HealthMonitor::on_log(const vici::Message& m) {
   // (whose name is the connection's). A line naming no IKE_SA is nobody's failure.
   const std::string ike = m.value_or("ikesa-name");
   if (ike.empty()) return;
-  if (auto failure = health::failure_from_log(m.value_or("msg"))) tunnels_.note(ike, *failure);
+  const std::string msg = m.value_or("msg");
+  if (auto n = health::retransmit_from_log(msg)) return on_retransmit(ike, *n);
+  if (auto failure = health::failure_from_log(msg)) tunnels_.note(ike, *failure);
+}
+
+void HealthMonitor::on_retransmit(const std::string& connection, int n) {
+  // charon retransmits on an established IKE_SA (a DPD, a rekey): its peer stopped answering,
+  // most often because it restarted and lost its SAs. charon alone would keep the stale SA
+  // for minutes (every retransmit until it gives up); instead the tunnel stops being `up` at
+  // once, and at the second retransmit the IKE_SA is closed and initiated afresh from this
+  // end, whatever the initiator rule, until the peer answers.
+  if (!tunnels_.unanswered(connection, health::Clock::now())) return;  // not established: an initiation's own retransmits
+  if (n == 1) {
+    log("peer of " + connection + " does not answer (retransmit 1): not up until it does");
+    return;
+  }
+  if (n != 2) return;
+  log("peer of " + connection + " still does not answer: closing the IKE_SA and initiating afresh");
+  charon_.terminate(connection, [this, connection] {
+    tunnels_.initiate_now(connection);
+    poll();
+  });
+}
+
+void HealthMonitor::initiate_now(const std::string& connection) {
+  tunnels_.initiate_now(connection);
+  initiate_due();
 }
 
 void HealthMonitor::set_desired(const policy::NodePlan& plan) {

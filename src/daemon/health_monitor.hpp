@@ -44,6 +44,9 @@ class HealthMonitor {
   void poll_soon();
   // Initiates the tunnels that are due (after an apply, after a poll).
   void initiate_due();
+  // Initiates `connection` now and until it is up, from this end whatever the initiator rule
+  // (this end's charon lost its SAs: INITIAL_CONTACT lets the peer drop its stale ones).
+  void initiate_now(const std::string& connection);
 
   // A failure ndsipd found itself (revoked, expired), for one connection's tunnels.
   void note(const std::string& connection, health::Failure failure, const std::string& detail = {});
@@ -61,6 +64,7 @@ class HealthMonitor {
  private:
   void schedule_poll(std::chrono::milliseconds after);
   void on_log(const vici::Message& m);
+  void on_retransmit(const std::string& connection, int n);
   void rekey_black_hole(const std::string& key);
 
   CharonLink& charon_;

@@ -92,9 +92,15 @@ void Reconciler::run() {
     }
     const reconcile::ConnectionDiff diff = reconcile::diff_connections(plan->node, plan->connections, applied_, held);
     auto result = std::make_shared<Json>(changes(diff));
+    // Loaded once, gone now: charon restarted (or was restarted with the host) and lost them.
+    auto restored = std::make_shared<std::vector<std::string>>();
+    for (const std::string& name : diff.load) {
+      if (applied_.count(name) && !held.count(name)) restored->push_back(name);
+    }
+    (*result)["restored"] = *restored;
     (*result)["errors"] = Json::array();
     auto remaining = std::make_shared<std::size_t>(diff.load.size() + diff.unload.size() * 2 + 1);
-    auto step_done = [this, result, remaining, finish, requests_before]() {
+    auto step_done = [this, result, remaining, finish, requests_before, restored]() {
       if (--*remaining > 0) return;
       try {
         store_.save_applied(applied_);
@@ -105,7 +111,7 @@ void Reconciler::run() {
       (*result)["vici_commands"] = charon_.requests_sent() - requests_before;
       if (!(*result)["errors"].empty()) (*result)[key::ok] = false;
       last_apply_ = *result;
-      if (on_applied_) on_applied_();
+      if (on_applied_) on_applied_(*restored);
       finish(*result);
     };
     std::map<std::string, const policy::ConnectionPlan*> by_name;

@@ -34,8 +34,11 @@ class Reconciler {
   void reconcile(Done done);
   // What a pass would do for `plan`, against charon now (or what was applied, without charon).
   void preview(const Plan& plan, Done done);
-  // After every pass that changed or checked charon (initiations come next).
-  void on_applied(std::function<void()> handler) { on_applied_ = std::move(handler); }
+  // After every pass that changed or checked charon (initiations come next). `restored`:
+  // connections ndsipd had loaded that charon no longer held (it restarted: its SAs are gone
+  // too), loaded again by this pass.
+  using Applied = std::function<void(const std::vector<std::string>& restored)>;
+  void on_applied(Applied handler) { on_applied_ = std::move(handler); }
 
   const Json& last_apply() const { return last_apply_; }
 
@@ -50,7 +53,7 @@ class Reconciler {
   bool running_ = false, again_ = false;
   std::vector<Done> waiters_;
   Json last_apply_ = Json::object();
-  std::function<void()> on_applied_;
+  Applied on_applied_;
 };
 
 }  // namespace ndsip::daemon

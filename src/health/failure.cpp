@@ -12,7 +12,7 @@ struct Text {
   const char* words;
 };
 
-constexpr std::array<Text, 19> texts = {{
+constexpr std::array<Text, 20> texts = {{
     {Failure::none, "none", ""},
     {Failure::sa_went_down, "sa-went-down", "SA went down"},
     {Failure::connect_timeout, "connect-timeout", "no answer from peer (timeout)"},
@@ -33,6 +33,8 @@ constexpr std::array<Text, 19> texts = {{
     {Failure::initiate_failed, "initiate-failed", "initiate failed"},
     {Failure::rekey_failed, "rekey-failed", "rekey failed"},
     {Failure::black_hole, "black-hole", "black hole: outbound packets rise, inbound flat"},
+    {Failure::peer_not_answering, "peer-not-answering",
+     "peer not answering (charon retransmits; the peer may have restarted)"},
     {Failure::charon_unreachable, "charon-unreachable", "charon unreachable"},
 }};
 
@@ -86,6 +88,17 @@ std::optional<Failure> failure_from_log(std::string_view line) {
     return p.failure;
   }
   return std::nullopt;
+}
+
+std::optional<int> retransmit_from_log(std::string_view line) {
+  // charon 5.9: "retransmit 2 of request with message ID 7"
+  constexpr std::string_view head = "retransmit ";
+  if (line.substr(0, head.size()) != head || line.find(" of request") == std::string_view::npos) return std::nullopt;
+  int n = 0;
+  std::size_t i = head.size();
+  for (; i < line.size() && line[i] >= '0' && line[i] <= '9' && n < 1000; ++i) n = n * 10 + (line[i] - '0');
+  if (i == head.size()) return std::nullopt;
+  return n;
 }
 
 bool outranks_auth_failure(Failure f) {

@@ -28,6 +28,7 @@ enum class Failure {
   initiate_failed,           // charon refused or failed the initiate command
   rekey_failed,              // charon refused the rekey ndsipd asked for
   black_hole,                // outbound packets rise, inbound flat
+  peer_not_answering,        // charon retransmits to the peer of an established IKE_SA
   charon_unreachable,        // the VICI connection is down
 };
 
@@ -40,6 +41,10 @@ std::string describe(Failure f, const std::string& detail = {});
 // nullopt for lines that say nothing about a failure. charon 5.9.8 sends no structured alert
 // events over VICI, so its log is the one place most reasons are said.
 std::optional<Failure> failure_from_log(std::string_view line);
+
+// The retransmission count of charon's "retransmit N of request with message ID M" line:
+// an established IKE_SA whose peer stopped answering (it restarted, or the path is gone).
+std::optional<int> retransmit_from_log(std::string_view line);
 
 // Reasons that say more than the generic authentication failure charon logs after them.
 bool outranks_auth_failure(Failure f);

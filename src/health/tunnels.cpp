@@ -56,6 +56,11 @@ std::vector<std::string> Tunnels::observe(const std::vector<vici::IkeSa>& sas, C
       const bool out_rose = ch.packets_out > t.last_packets_out;
       const bool in_flat = ch.packets_in == t.last_packets_in;
       const bool same_sa = t.child_uniqueid == ch.uniqueid;
+      // Retransmitting to the peer: still not up, unless it answered (inbound traffic) or a
+      // new IKE_SA replaced the one it stopped answering on.
+      if (t.unanswered_ike != 0 && (sa.uniqueid != t.unanswered_ike || ch.packets_in > t.last_packets_in)) {
+        t.unanswered_ike = 0;
+      }
       if (same_sa && out_rose && in_flat) {
         if (!t.inbound_flat_since) t.inbound_flat_since = now;
       } else if (!in_flat || !same_sa) {
@@ -73,7 +78,9 @@ std::vector<std::string> Tunnels::observe(const std::vector<vici::IkeSa>& sas, C
       t.packets_out = ch.packets_out;
       t.established = ch.install_time;
       t.rekey_in = ch.rekey_time;
-      if (t.inbound_flat_since && now - *t.inbound_flat_since >= settings_.black_hole_after) {
+      if (t.unanswered_ike != 0) {
+        enter(t, State::degraded, now);
+      } else if (t.inbound_flat_since && now - *t.inbound_flat_since >= settings_.black_hole_after) {
         if (t.state != State::degraded) degraded.push_back(k);
         t.failure = Failure::black_hole;
         t.failure_detail.clear();
@@ -85,6 +92,7 @@ std::vector<std::string> Tunnels::observe(const std::vector<vici::IkeSa>& sas, C
         }
         enter(t, State::up, now);
         t.backoff.reset();
+        t.force_initiate = false;
       }
     }
   }
@@ -94,6 +102,7 @@ std::vector<std::string> Tunnels::observe(const std::vector<vici::IkeSa>& sas, C
     t.inbound_flat_since.reset();
     if (t.state == State::connecting && now - t.connecting_since < settings_.connect_timeout) continue;
     if (t.state == State::connecting && t.failure == Failure::none) t.failure = Failure::connect_timeout;
+    t.unanswered_ike = 0;
     if (t.state == State::up || t.state == State::degraded) {
       if (t.failure == Failure::none || t.failure == Failure::black_hole) {
         t.failure = Failure::sa_went_down;
@@ -122,7 +131,7 @@ std::vector<std::string> Tunnels::due(Clock::time_point now, std::size_t limit) 
   std::size_t busy = connecting();
   for (const auto& [k, t] : tunnels_) {
     if (busy >= limit) break;
-    if (t.initiator && t.state == State::down && now >= t.next_attempt) {
+    if ((t.initiator || t.force_initiate) && t.state == State::down && now >= t.next_attempt) {
       out.push_back(k);
       ++busy;
     }
@@ -166,6 +175,30 @@ void Tunnels::retry_now(const std::string& peer) {
       t.backoff.reset();
     }
   }
+}
+
+void Tunnels::initiate_now(const std::string& connection) {
+  for (auto& [k, t] : tunnels_) {
+    if (t.connection != connection) continue;
+    t.force_initiate = true;
+    t.next_attempt = {};
+    t.backoff.reset();
+  }
+}
+
+bool Tunnels::unanswered(const std::string& connection, Clock::time_point now) {
+  bool established = false;
+  for (auto& [k, t] : tunnels_) {
+    if (t.connection != connection || (t.state != State::up && t.state != State::degraded) || t.ike_uniqueid == 0) {
+      continue;
+    }
+    established = true;
+    t.unanswered_ike = t.ike_uniqueid;
+    t.failure = Failure::peer_not_answering;
+    t.failure_detail.clear();
+    enter(t, State::degraded, now);
+  }
+  return established;
 }
 
 std::size_t Tunnels::connecting() const {

@@ -40,6 +40,12 @@ struct Tunnel {
   common::Backoff backoff{std::chrono::seconds(1), std::chrono::seconds(60)};
   Clock::time_point next_attempt{};
   Clock::time_point connecting_since{};
+  // Initiate from this end whatever the initiator rule says, until the tunnel is up: after
+  // this end lost its SAs (charon restarted; INITIAL_CONTACT lets the peer drop its stale
+  // ones), or after its peer stopped answering.
+  bool force_initiate = false;
+  // The IKE_SA charon retransmits on (0: none): not up until its peer answers again.
+  unsigned long long unanswered_ike = 0;
   // Black-hole detection: when outbound packets last rose while inbound stayed flat.
   std::optional<Clock::time_point> inbound_flat_since;
   unsigned long long last_packets_in = 0, last_packets_out = 0;
@@ -77,6 +83,13 @@ class Tunnels {
   void note(const std::string& connection, Failure failure, const std::string& detail = {});
   // Make every tunnel of `peer` due now (ndsipctl reconnect).
   void retry_now(const std::string& peer);
+  // Initiate `connection`'s tunnels now and until they are up, from this end (see
+  // Tunnel::force_initiate).
+  void initiate_now(const std::string& connection);
+  // charon retransmits to the peer of `connection`'s established IKE_SA: its tunnels are not
+  // up (degraded, peer not answering) until inbound traffic or a new IKE_SA shows otherwise.
+  // Returns whether the connection had an established tunnel.
+  bool unanswered(const std::string& connection, Clock::time_point now);
 
   std::size_t connecting() const;
   const std::map<std::string, Tunnel>& all() const { return tunnels_; }

@@ -156,3 +156,48 @@ TEST(Tunnels, RevokedOutranksTheAuthenticationFailureThatFollowsIt) {
   t.note("zb_a_p0", health::Failure::retransmit_timeout);
   EXPECT_FALSE(t.all().at("zb_a_p0/a_p0").revoked());
 }
+
+TEST(Tunnels, AnUnansweredPeerIsNotUpUntilItAnswersOrANewSaComes) {
+  health::Tunnels t;
+  t.set_desired(plan_with(1), &reconcile::is_initiator);
+  const auto now = health::Clock::now();
+  t.observe({sa("zb_a_p0", "a_p0", 5, 5)}, now);
+  ASSERT_EQ(t.all().at("zb_a_p0/a_p0").state, State::up);
+  EXPECT_TRUE(t.unanswered("zb_a_p0", now + 1s));
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").state, State::degraded);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").failure, health::Failure::peer_not_answering);
+  // charon still lists the SA as established: that does not make it up.
+  t.observe({sa("zb_a_p0", "a_p0", 5, 9)}, now + 2s);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").state, State::degraded);
+  // Inbound traffic: the peer answers after all.
+  t.observe({sa("zb_a_p0", "a_p0", 6, 9)}, now + 3s);
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").state, State::up);
+  // A tunnel that is not established is not "unanswered": an initiation retransmits too.
+  health::Tunnels fresh;
+  fresh.set_desired(plan_with(1), &reconcile::is_initiator);
+  EXPECT_FALSE(fresh.unanswered("zb_a_p0", now));
+}
+
+TEST(Tunnels, InitiateNowOverridesTheInitiatorRuleUntilUp) {
+  health::Tunnels t;
+  policy::NodePlan p = plan_with(1);
+  p.node = "zz";  // the peer initiates by the rule
+  t.set_desired(p, &reconcile::is_initiator);
+  const auto now = health::Clock::now();
+  EXPECT_TRUE(t.due(now, 10).empty());
+  t.initiate_now("zb_a_p0");
+  ASSERT_EQ(t.due(now, 10).size(), 1u);
+  t.started("zb_a_p0/a_p0", now);
+  t.observe({}, now + 40s);  // timed out: still forced, after its backoff
+  EXPECT_EQ(t.due(now + 100s, 10).size(), 1u);
+  t.observe({sa("zb_a_p0", "a_p0", 1, 1)}, now + 101s);  // up: back to the rule
+  t.observe({}, now + 102s);
+  EXPECT_TRUE(t.due(now + 200s, 10).empty());
+}
+
+TEST(Failure, RetransmitLinesAreCounted) {
+  EXPECT_EQ(health::retransmit_from_log("retransmit 2 of request with message ID 7"), 2);
+  EXPECT_EQ(health::retransmit_from_log("retransmit 1 of request with message ID 0"), 1);
+  EXPECT_FALSE(health::retransmit_from_log("retransmit of request"));
+  EXPECT_FALSE(health::retransmit_from_log("giving up after 5 retransmits"));
+}
