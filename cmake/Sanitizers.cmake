@@ -1,7 +1,12 @@
 # ASan + UBSan for the whole build (CI's sanitizer build). UBSan findings abort, so a
 # test that triggers undefined behaviour fails instead of printing and passing.
+# All of UBSan but its vptr check: that check probes memory through a pipe, so when the
+# process has no descriptor left it reports every virtual call (boost::system's error
+# categories, iostreams) as invalid, and ndsipd's behaviour at descriptor exhaustion is one
+# of the things tested (tests/unit/control/server_test.cpp). ndsip has no downcasts for the
+# check to guard.
 if(NDSIP_SANITIZE)
-  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=all
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
 endif()

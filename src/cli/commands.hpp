@@ -26,7 +26,7 @@ int list_commands_command(const Args& args, std::ostream& out, std::ostream& err
 // Exit codes shared by the subcommands.
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_invalid = 1;  // the input has problems (listed)
-inline constexpr int exit_usage = 2;    // bad command line
-inline constexpr int exit_unreachable = 2;  // ndsipd (or, for status, charon) cannot be reached
+inline constexpr int exit_unreachable = 2;  // ndsipd (or, for status, charon) cannot be reached, or refuses us
+inline constexpr int exit_usage = 64;       // bad command line (EX_USAGE), apart from unreachable
 
 }  // namespace ndsip::cli

@@ -70,11 +70,16 @@ Parsed parse_daemon_args(const Args& args, const std::string& usage, const char*
   return p;
 }
 
-// Sends the request; on failure prints why and returns exit_unreachable.
+// Sends the request; nullopt (after saying why) when ndsipd cannot be reached or refuses
+// this user the socket: the caller exits with exit_unreachable, whatever the command.
 std::optional<json> ask(const Parsed& p, json request, std::ostream& err) {
   control::ControlResult r = control::control_request(p.socket, std::move(request));
   if (!r.response) {
     err << "ndsipctl: " << r.error << "\n";
+    return std::nullopt;
+  }
+  if (r.response->value(key::denied, false)) {
+    err << "ndsipd: " << r.response->value(key::error, "permission denied") << "\n";
     return std::nullopt;
   }
   return r.response;
@@ -233,7 +238,14 @@ int certs_command(const Args& args, std::ostream& out, std::ostream& err) {
               << " serial " << std::setw(10) << c.value("serial", "") << " not after " << c.value("not_after", "")
               << "  " << c.value("days_left", 0L) << " days  " << c.value("state", "") << "\n";
         };
-        line("own", own);
+        if (own.contains("subject")) {
+          line("own", own);
+        } else {
+          out << std::left << std::setw(10) << "own" << "no certificate "
+              << (own.value("problems", json::array()).empty() ? "configured (set cert, key and ca in ndsipd's settings)"
+                                                               : "in use")
+              << "\n";
+        }
         if (own.contains("san")) {
           std::string sans;
           for (const auto& s2 : own["san"]) sans += (sans.empty() ? "" : ", ") + s2.get<std::string>();

@@ -10,9 +10,12 @@ namespace ndsip::control {
 
 inline constexpr int protocol_version = 1;
 inline constexpr const char* default_socket = "/run/ndsip/ndsipd.sock";
-// A push carries a topology of up to 64 MiB, JSON-escaped; anything longer is refused
-// before it is buffered in full.
-inline constexpr std::size_t max_request_bytes = 160u * 1024 * 1024;
+// A request is one line of at most this many bytes; longer ones are refused before they are
+// buffered in full. A push carries the topology file's text JSON-escaped: a 10,000-node
+// topology is about 6 MB (bench/plan_bench), so 16 MiB leaves it room twice over and no more.
+inline constexpr std::size_t max_request_bytes = 16u * 1024 * 1024;
+// Requests nest one level (an object of strings and numbers); deeper is refused unparsed.
+inline constexpr int max_request_depth = 8;
 
 // The keys both sides read. The protocol's version is "protocol", never "version", so it
 // cannot collide with a topology's version in an answer.
@@ -23,6 +26,9 @@ inline constexpr const char* ok = "ok";
 inline constexpr const char* error = "error";
 inline constexpr const char* problems = "problems";
 inline constexpr const char* note = "note";
+// Set in the answer that refuses a peer the socket (SO_PEERCRED): for ndsipctl that is as
+// good as no ndsipd at all.
+inline constexpr const char* denied = "denied";
 // What a push, diff, rollback or reload did (or would do) to charon's connections.
 inline constexpr const char* load = "load";
 inline constexpr const char* unload = "unload";

@@ -1,25 +1,77 @@
-// --check-config (the unit's ExecStartPre): what start() would read, checked through the same
-// functions start() uses, without touching charon or the control socket.
+// --check-config (the unit's ExecStartPre): what start() would read and use, checked through
+// the same functions start() uses, without touching charon or the control socket: the node
+// name, the control group and socket directory, the state directory, policies and templates,
+// the stored topology (through the evaluate path a push takes) and the credentials against
+// this node's identity in it.
+#include <unistd.h>
+
 #include <ctime>
 #include <filesystem>
 
+#include "control/socket_path.hpp"
 #include "daemon/credential_manager.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/evaluate.hpp"
+#include "topology/names.hpp"
 
 namespace ndsip::daemon {
 
+namespace fs = std::filesystem;
+
+namespace {
+
+// A state directory that does not exist yet is fine if ndsipd can create it.
+std::optional<std::string> state_dir_problem(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    try {
+      StateStore probe(dir, StateStore::Access::read_only);
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    if (::access(dir.c_str(), W_OK) != 0) return "state directory " + dir + " is not writable by ndsipd's user";
+    return std::nullopt;
+  }
+  fs::path parent = fs::path(dir).parent_path();
+  while (!parent.empty() && !fs::exists(parent, ec)) parent = parent.parent_path();
+  if (parent.empty()) parent = ".";
+  if (!fs::is_directory(parent, ec) || ::access(parent.c_str(), W_OK) != 0) {
+    return "state directory " + dir + " does not exist and cannot be created under " + parent.string();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::vector<std::string> check_config(const Config& c) {
   std::vector<std::string> problems;
+  if (!topology::detail::is_valid_name(c.node)) {  // the topology validator's own rule
+    problems.push_back("node \"" + c.node + "\" is not a valid node name (lower-case letters, digits and '-')");
+  }
+  try {
+    control::control_group_id(c.control_group);
+  } catch (const std::exception& e) {
+    problems.push_back(e.what());
+  }
+  std::error_code ec;
+  if (fs::exists(fs::path(c.control_socket).parent_path(), ec)) {
+    try {
+      control::check_socket_directory(c.control_socket);
+    } catch (const std::exception& e) {
+      problems.push_back(e.what());
+    }
+  }
+  const auto state_problem = state_dir_problem(c.state_dir);
+  if (state_problem) problems.push_back(*state_problem);
+
   const policy::PolicyLoadResult pol = load_policy_set(c.policies_dir, c.templates_dir);
   for (const auto& p : pol.problems) problems.push_back(p.to_string());
 
   // The stored topology, evaluated as a push would be: with these policies, for this node.
   std::string identity;
-  std::error_code ec;
-  if (pol.problems.empty() && std::filesystem::is_directory(c.state_dir, ec)) {
+  if (pol.problems.empty() && !state_problem && fs::is_directory(c.state_dir, ec)) {
     try {
-      const StateStore store(c.state_dir);
+      const StateStore store(c.state_dir, StateStore::Access::read_only);
       if (const auto stored = store.current()) {
         const Candidate candidate = evaluate(stored->text, pol.set, c.node);
         for (const std::string& p : candidate.problems) {

@@ -27,6 +27,9 @@ std::optional<std::chrono::milliseconds> duration(const std::string& text) {
 ParseOutcome parse_config(const std::vector<std::string>& args) {
   ParseOutcome out;
   Config c;
+  // Counts are read signed and checked: an unsigned option would take "-1" as 2^64-1.
+  long long max_initiating = static_cast<long long>(c.max_initiating),
+            reauth_batch = static_cast<long long>(c.reauth_batch);
   std::string poll = "10s", black_hole = "30s", connect_timeout = "30s", vici_timeout = "30s",
               reauth_interval = "2s";
   po::options_description opts(
@@ -56,11 +59,11 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
       ("connect-timeout", po::value(&connect_timeout)->default_value(connect_timeout),
        "an initiation not up after this is down")
       ("vici-timeout", po::value(&vici_timeout)->default_value(vici_timeout), "per VICI request")
-      ("max-initiating", po::value(&c.max_initiating)->default_value(c.max_initiating),
+      ("max-initiating", po::value(&max_initiating)->default_value(max_initiating),
        "initiations in flight at once")
       ("warn-days", po::value(&c.warn_days)->default_value(c.warn_days), "certificate expiry: warning below")
       ("critical-days", po::value(&c.critical_days)->default_value(c.critical_days), "certificate expiry: critical below")
-      ("reauth-batch", po::value(&c.reauth_batch)->default_value(c.reauth_batch),
+      ("reauth-batch", po::value(&reauth_batch)->default_value(reauth_batch),
        "IKE_SAs re-authenticated at once after a certificate rollover")
       ("reauth-interval", po::value(&reauth_interval)->default_value(reauth_interval), "between those batches");
   po::variables_map vm;
@@ -103,8 +106,14 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
                 "\" is not a duration (e.g. 10s, 500ms, 2m)\n";
     }
   }
-  if (c.max_initiating == 0) errors += "ndsipd: --max-initiating must be at least 1\n";
-  if (c.reauth_batch == 0) errors += "ndsipd: --reauth-batch must be at least 1\n";
+  for (const auto& [name, value, target] : {std::tuple{"max-initiating", max_initiating, &c.max_initiating},
+                                            std::tuple{"reauth-batch", reauth_batch, &c.reauth_batch}}) {
+    if (value < 1 || value > 100000) {
+      errors += std::string("ndsipd: --") + name + " must be between 1 and 100000 (got " + std::to_string(value) + ")\n";
+    } else {
+      *target = static_cast<std::size_t>(value);
+    }
+  }
   if (c.critical_days < 0 || c.warn_days < c.critical_days) {
     errors += "ndsipd: need 0 <= --critical-days <= --warn-days\n";
   }

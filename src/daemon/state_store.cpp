@@ -1,6 +1,8 @@
 #include "daemon/state_store.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,7 +40,12 @@ std::string history_name(std::uint64_t version) {
 
 void write_file_atomically(const std::string& path, const std::string& data, unsigned mode, bool durable) {
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // A fresh file, never an existing one: whatever sits at the temporary name (a leftover of
+  // a crash, or a symlink planted to make us write elsewhere) is removed first (unlink
+  // removes a link, not its target), and O_EXCL|O_NOFOLLOW refuses anything that appears
+  // in between. rename then replaces the final name itself, never a link's target.
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) throw sys_error("cannot remove", tmp);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) throw sys_error("cannot create", tmp);
   std::size_t done = 0;
   while (done < data.size()) {
@@ -61,10 +68,61 @@ void write_file_atomically(const std::string& path, const std::string& data, uns
   if (durable) fsync_dir(fs::path(path).parent_path());
 }
 
-StateStore::StateStore(std::string dir) : dir_(std::move(dir)) {
+namespace {
+
+// Only root or ndsipd's user may write where ndsipd keeps what it accepted: anyone else could
+// plant links or files there (refused, with what to do about it).
+void check_private_directory(const std::string& dir) {
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) throw sys_error("state directory", dir);
+  if (!S_ISDIR(st.st_mode)) throw std::runtime_error("state directory " + dir + " is not a directory");
+  if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+    throw std::runtime_error("state directory " + dir + " belongs to uid " + std::to_string(st.st_uid) +
+                             ", not to root or ndsipd's user");
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    throw std::runtime_error("state directory " + dir + " is writable by group or others; chmod go-w it");
+  }
+}
+
+}  // namespace
+
+StateStore::StateStore(std::string dir, Access access) : dir_(std::move(dir)) {
+  if (access == Access::read_only) {
+    check_private_directory(dir_);
+    return;
+  }
   std::error_code ec;
-  fs::create_directories(fs::path(dir_) / "history", ec);
-  if (ec) throw std::runtime_error("cannot create state directory " + dir_ + ": " + ec.message());
+  fs::create_directories(fs::path(dir_).parent_path(), ec);
+  // Created private (0750, whatever the umask), so the check below holds for a fresh one.
+  for (const std::string& d : {dir_, dir_ + "/history"}) {
+    if (::mkdir(d.c_str(), 0750) != 0 && errno != EEXIST) throw sys_error("cannot create state directory", d);
+  }
+  check_private_directory(dir_);
+  check_private_directory(dir_ + "/history");
+  // One ndsipd per state directory: a second one must not write beside the first (nor go on
+  // to take its control socket).
+  const std::string lock = dir_ + "/lock";
+  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) throw sys_error("cannot open", lock);
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    [[maybe_unused]] const ssize_t n = ::pread(lock_fd_, pid, sizeof pid - 1, 0);
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    std::string holder(pid);
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    throw std::runtime_error("state directory " + dir_ + " is in use by another ndsipd" +
+                             (holder.empty() ? std::string() : " (pid " + holder + ")") + "; one ndsipd per host");
+  }
+  const std::string me = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, me.data(), me.size(), 0) < 0) {
+    // The pid is a courtesy for the error above; the lock itself is what counts.
+  }
+}
+
+StateStore::~StateStore() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 std::vector<std::uint64_t> StateStore::history_versions() const {

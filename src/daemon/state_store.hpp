@@ -26,8 +26,15 @@ class StateStore {
  public:
   static constexpr std::size_t history_size = 10;
 
-  // Creates the directory (and history/) if needed. Throws std::runtime_error when it cannot.
-  explicit StateStore(std::string dir);
+  // owner: creates the directory (and history/) if needed, and locks it for this process
+  // (one ndsipd per state directory). read_only (--check-config, tools): neither.
+  // Either way the directory must belong to root or ndsipd's user and be writable by nobody
+  // else. Throws std::runtime_error saying what is wrong.
+  enum class Access { owner, read_only };
+  explicit StateStore(std::string dir, Access access = Access::owner);
+  ~StateStore();
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
 
   // Stores an accepted topology as the current one and in the history (keeping the last
   // history_size). Returns its version.
@@ -47,6 +54,7 @@ class StateStore {
  private:
   std::vector<std::uint64_t> history_versions() const;  // ascending
   std::string dir_;
+  int lock_fd_ = -1;
 };
 
 // Writes `data` to `path` atomically (see above). `durable`: fsync the file and the directory,

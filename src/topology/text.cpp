@@ -1,5 +1,7 @@
 #include "topology/text.hpp"
 
+#include "common/json_depth.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -48,34 +50,7 @@ std::optional<std::size_t> invalid_utf8_at(std::string_view text) {
 }
 
 std::optional<std::size_t> too_deep_at(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;  // the escaped character, which may be a quote
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"': in_string = true; break;
-      case '[':
-      case '{':
-        if (++depth > max_depth) return i;
-        break;
-      case ']':
-      case '}':
-        // Unbalanced closers are the parser's to report; never go below zero so they
-        // cannot buy extra depth later.
-        if (depth > 0) --depth;
-        break;
-      default: break;
-    }
-  }
-  return std::nullopt;
+  return common::json_too_deep_at(text, max_depth);
 }
 
 namespace {

@@ -11,6 +11,7 @@
 
 #include "vici/commands.hpp"
 #include "vici/frame.hpp"
+#include "vici/limits.hpp"
 #include "vici/packet.hpp"
 #include "vici/uri.hpp"
 
@@ -30,6 +31,7 @@ struct Op {
   std::string command;       // "list-sas"; empty for event (un)registrations
   std::string stream_event;  // collected into reply.streamed while registered
   bool streaming = false;
+  std::size_t stream_bytes = 0;  // wire bytes of the stream so far
   std::optional<Error> error;
   Reply reply;
   Session::Duration timeout{};
@@ -61,6 +63,7 @@ struct Session::Impl : std::enable_shared_from_this<Impl> {
   unsigned long generation = 0;  // bumps on every connect and close; stale completions check it
   unsigned long sent_ops = 0;    // numbers the op in flight, so a stale timer cannot fire on the next
   Counters counters;
+  std::size_t stream_limit = limits::max_stream_bytes;
 
   void connect(const std::string& uri) {
     const std::string path = socket_path_of(uri);
@@ -182,9 +185,10 @@ struct Session::Impl : std::enable_shared_from_this<Impl> {
     try {
       reader.feed(std::span<const std::uint8_t>(read_buffer.data(), n));
       while (gen == generation) {
+        const std::size_t before = reader.pending();
         std::optional<Packet> packet = reader.next();
         if (!packet) break;
-        on_packet(std::move(*packet));
+        on_packet(std::move(*packet), before - reader.pending());
       }
     } catch (const Error& e) {
       close_connection(Error(e.kind(), std::string("bad packet from charon: ") + e.what() +
@@ -195,11 +199,19 @@ struct Session::Impl : std::enable_shared_from_this<Impl> {
     if (gen == generation) start_read();
   }
 
-  void on_packet(Packet packet) {
+  void on_packet(Packet packet, std::size_t wire_bytes) {
     if (packet.type == PacketType::event) {
       counters.events++;
       if (in_flight && ops.front().streaming && packet.name == ops.front().stream_event) {
-        ops.front().reply.streamed.push_back(std::move(packet.message));
+        Op& op = ops.front();
+        op.stream_bytes += wire_bytes;
+        if (op.stream_bytes > stream_limit) {
+          close_connection(Error(ErrorKind::limit, "charon streamed more than " + std::to_string(stream_limit) +
+                                                       " bytes for the " + op.what + "; connection closed"),
+                           true);
+          return;
+        }
+        op.reply.streamed.push_back(std::move(packet.message));
         return;
       }
       auto it = subscriptions.find(packet.name);
@@ -374,5 +386,7 @@ void Session::on_disconnect(DisconnectHandler handler) {
 }
 
 Session::Counters Session::counters() const { return impl_->counters; }
+
+void Session::limit_stream_bytes(std::size_t bytes) { impl_->stream_limit = bytes; }
 
 }  // namespace ndsip::vici

@@ -78,6 +78,10 @@ class Session {
   };
   Counters counters() const;
 
+  // Caps the bytes one streamed command may collect (limits::max_stream_bytes by default);
+  // past it the request fails with Error(limit) and the connection closes.
+  void limit_stream_bytes(std::size_t bytes);
+
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;

@@ -295,7 +295,7 @@ TEST_F(Ndsipd, MalformedAndOversizedRequestsGetErrorsAndTheDaemonKeepsRunning) {
   EXPECT_NE(raw("{\"protocol\":1,\"command\":\"push\",\"topology\":\"\\u0000\"}\n").find("nothing was changed"),
             std::string::npos);
   // Larger than the limit, with no newline: refused before it is all buffered.
-  EXPECT_NE(raw(std::string(161u * 1024 * 1024, 'x')).find("request larger than"), std::string::npos);
+  EXPECT_NE(raw(std::string(17u * 1024 * 1024, 'x')).find("request larger than"), std::string::npos);
   EXPECT_EQ(ctl(gms, {"version"}), 0) << lab_->ndsipd_log_tail(gms);
   EXPECT_EQ(::kill(gms.ndsipd_pid, 0), 0);
 }
@@ -479,4 +479,33 @@ TEST_F(Ndsipd, AStoredTopologyThatFailsToLoadAtStartKeepsEveryTunnel) {
   EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 3)) << why(gms);
   EXPECT_TRUE(all_up(val1, 5s)) << why(val1);
   EXPECT_EQ((*tunnel(status(val1), "gms"))["ike_uniqueid"], before_val1["ike_uniqueid"]);
+}
+
+// A second ndsipd for the same host is refused (state directory locked, socket answered) and
+// the first keeps serving; SIGTERM leaves no socket file behind.
+TEST_F(Ndsipd, ASecondNdsipdIsRefusedAndTheFirstKeepsServing) {
+  lab::Host& gms = add("gms");
+  start_all();
+  ASSERT_EQ(ctl(gms, {"version"}), 0);
+  std::string out;
+  const int rc = lab::proc::run({NDSIP_DAEMON, "--node", "gms", "--vici", gms.vici_uri, "--control-socket",
+                                 gms.control_socket, "--state-dir", gms.state_dir, "--policies", test_policies(),
+                                 "--templates", NDSIP_SOURCE_DIR "/templates"},
+                                &out);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("is in use by another ndsipd (pid " + std::to_string(gms.ndsipd_pid) + ")"), std::string::npos)
+      << out;
+  EXPECT_EQ(ctl(gms, {"version"}), 0) << lab_->ndsipd_log_tail(gms);
+  // With its own state directory it still does not take the live socket.
+  out.clear();
+  EXPECT_EQ(lab::proc::run({NDSIP_DAEMON, "--node", "gms", "--vici", gms.vici_uri, "--control-socket",
+                            gms.control_socket, "--state-dir", gms.dir + "/other-state", "--policies",
+                            test_policies(), "--templates", NDSIP_SOURCE_DIR "/templates"},
+                           &out),
+            1)
+      << out;
+  EXPECT_NE(out.find("another ndsipd is serving on"), std::string::npos) << out;
+  EXPECT_EQ(ctl(gms, {"version"}), 0);
+  lab_->stop_ndsipd(gms);
+  EXPECT_FALSE(fs::exists(gms.control_socket)) << "the socket file was left after SIGTERM";
 }

@@ -1,12 +1,15 @@
 // ndsipctl validate and plan, run in-process: exit codes, error lines, help.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -177,4 +180,46 @@ TEST(StatusTable, AFreshSaHasAnUptimeAndLongCellsDoNotRunTogether) {
   EXPECT_NE(text.find("SEAL-UU         -     TLS"), std::string::npos) << text;
   EXPECT_EQ(duration(0), "0s");
   EXPECT_EQ(duration(90061), "1d1h1m1s");
+}
+
+// ndsipd refusing this user the socket is, for every command, as good as no ndsipd: exit 2.
+TEST(DaemonCommands, ARefusalOfThePeerIsExitTwoForEveryCommand) {
+  const std::string dir = fs::temp_directory_path() / ("ndsip-cli-refuse-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string path = dir + "/s.sock";
+  const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(listener, 8), 0);
+  const std::string refusal =
+      "{\"protocol\":1,\"ok\":false,\"denied\":true,\"error\":\"permission denied: uid 1000 is not root\"}\n";
+  std::thread server([&] {
+    for (int i = 0; i < 3; ++i) {
+      const int fd = ::accept(listener, nullptr, nullptr);
+      if (fd < 0) return;
+      [[maybe_unused]] const ssize_t n = ::send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
+      ::shutdown(fd, SHUT_WR);
+      char buf[4096];
+      while (::recv(fd, buf, sizeof buf, 0) > 0) {
+      }
+      ::close(fd);
+    }
+  });
+  for (auto command : {version_command, status_command, certs_command}) {
+    const Outcome r = run_daemon(command, {"--socket=" + path});
+    EXPECT_EQ(r.code, exit_unreachable) << r.err;
+    EXPECT_NE(r.err.find("permission denied"), std::string::npos) << r.err;
+  }
+  server.join();
+  ::close(listener);
+  fs::remove_all(dir);
+  EXPECT_NE(exit_usage, exit_unreachable);
+}
+
+TEST(DaemonCommands, PushOfADirectorySaysSo) {
+  const Outcome r = run_daemon(push_command, {"/etc", "--socket=/nonexistent/s"});
+  EXPECT_EQ(r.code, exit_invalid);
+  EXPECT_NE(r.err.find("cannot read /etc: Is a directory"), std::string::npos) << r.err;
 }

@@ -38,6 +38,13 @@ TEST(Config, BadInputIsAClearUsageError) {
   EXPECT_NE(bad.output.find("\"soon\" is not a duration"), std::string::npos);
   EXPECT_EQ(parse_config({"--node", "a", "--bogus"}).exit_code, 2);
   EXPECT_EQ(parse_config({"--node", "a", "--max-initiating", "0"}).exit_code, 2);
+  // Not taken as 2^64-1.
+  const auto negative = parse_config({"--node", "a", "--max-initiating", "-1"});
+  EXPECT_EQ(negative.exit_code, 2);
+  EXPECT_NE(negative.output.find("--max-initiating must be between 1 and 100000 (got -1)"), std::string::npos)
+      << negative.output;
+  EXPECT_EQ(parse_config({"--node", "a", "--reauth-batch", "-5"}).exit_code, 2);
+  EXPECT_EQ(parse_config({"--node", "a", "--max-initiating", "16"}).config->max_initiating, 16u);
   EXPECT_EQ(parse_config({"--config", "/nonexistent/ndsipd.conf"}).exit_code, 2);
   const auto help = parse_config({"--help"});
   EXPECT_FALSE(help.config);

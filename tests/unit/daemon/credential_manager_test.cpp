@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "certs/test_pki.hpp"
+#include "test_credentials.hpp"
 #include "daemon/credential_manager.hpp"
 #include "part_fixture.hpp"
 #include "support/loop.hpp"
@@ -24,43 +24,6 @@ using namespace std::chrono_literals;
 using test::run_until;
 
 namespace {
-
-std::string pem(X509* cert) {
-  BIO* b = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(b, cert);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(b, &data);
-  std::string out(data, static_cast<std::size_t>(n));
-  BIO_free(b);
-  return out;
-}
-
-struct Pki {
-  test::TempDir dir;
-  certs::Key ca_key = make_key("p256");
-  certs::Cert ca;
-  certs::Key key = make_key("p256");
-
-  Pki() {
-    CertSpec c;
-    c.cn = "ndsip unit CA";
-    c.ca = true;
-    ca = make_cert(c, ca_key.get(), nullptr, nullptr);
-    write_cert(dir.path("ca.pem"), ca.get());
-    write_key(dir.path("key.pem"), key.get());
-    ::chmod(dir.path("key.pem").c_str(), 0600);
-  }
-
-  std::string cert_pem(const std::string& san, long serial) {
-    CertSpec s;
-    s.cn = "gms";
-    s.san = san;
-    s.serial = serial;
-    return pem(make_cert(s, key.get(), ca.get(), ca_key.get()).get());
-  }
-
-  certs::CredentialPaths paths() const { return {dir.path("cert.pem"), dir.path("key.pem"), dir.path("ca.pem"), ""}; }
-};
 
 std::shared_ptr<const policy::NodePlan> gms_plan() {
   const daemon::Candidate c = daemon::evaluate(test::small_topology(), test::shipped_policies(), "gms");
@@ -75,7 +38,7 @@ std::shared_ptr<const policy::NodePlan> gms_plan() {
 // checked and what is given to charon must both be the first.
 TEST(CredentialManager, TheCheckedBytesAreTheLoadedBytes) {
   std::signal(SIGPIPE, SIG_IGN);
-  Pki pki;
+  test::Pki pki;
   const std::string valid = pki.cert_pem("gms.unit.test", 1);
   const std::string other = pki.cert_pem("intruder.unit.test", 2);
   ASSERT_EQ(::mkfifo(pki.dir.path("cert.pem").c_str(), 0644), 0);
@@ -113,7 +76,7 @@ TEST(CredentialManager, TheCheckedBytesAreTheLoadedBytes) {
 }
 
 TEST(CredentialManager, ARefusedRenewalKeepsWhatIsInUse) {
-  Pki pki;
+  test::Pki pki;
   std::ofstream(pki.dir.path("cert.pem")) << pki.cert_pem("gms.unit.test", 1);
   boost::asio::io_context io;
   daemon::CharonLink link(io, "unix:///nonexistent/charon.vici", 1s);
@@ -134,7 +97,7 @@ TEST(CredentialManager, ARefusedRenewalKeepsWhatIsInUse) {
 }
 
 TEST(CredentialManager, LoadsCasThenCertificateThenKeyAndNeverLogsTheKey) {
-  Pki pki;
+  test::Pki pki;
   std::ofstream(pki.dir.path("cert.pem")) << pki.cert_pem("gms.unit.test", 1);
   test::ScriptedCharon charon;
   charon.on("load-key", [](const vici::Message&) {

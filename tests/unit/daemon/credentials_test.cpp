@@ -51,3 +51,23 @@ TEST(Credentials, PrivateKeyTypesAndMissingFiles) {
   c = read_credentials({"/nonexistent/cert.pem", "", "", "/nonexistent/crls"});
   EXPECT_EQ(c.problems.size(), 2u);
 }
+
+TEST(Credentials, AKeyBehindASymlinkOrOwnedBySomeoneElseIsRefusedAndNotRead) {
+  const fs::path key = file("key-real", "-----BEGIN EC PRIVATE KEY-----\nsecret\n-----END EC PRIVATE KEY-----\n", 0600);
+  const fs::path link = fs::temp_directory_path() / ("ndsip-cred-" + std::to_string(::getpid()) + "-key-link");
+  fs::remove(link);
+  fs::create_symlink(key, link);
+  Credentials c = read_credentials({"", link.string(), "", ""});
+  ASSERT_EQ(c.problems.size(), 1u);
+  EXPECT_NE(c.problems[0].find("is a symbolic link"), std::string::npos) << c.problems[0];
+  EXPECT_TRUE(c.key.empty());
+  fs::remove(link);
+  if (::geteuid() == 0) {  // only root can give a file away
+    ASSERT_EQ(::chown(key.c_str(), 65534, 65534), 0);
+    c = read_credentials({"", key.string(), "", ""});
+    ASSERT_EQ(c.problems.size(), 1u);
+    EXPECT_NE(c.problems[0].find("owned by uid 65534, not by ndsipd's user"), std::string::npos) << c.problems[0];
+    EXPECT_TRUE(c.key.empty());
+  }
+  fs::remove(key);
+}

@@ -3,16 +3,20 @@
 // where it happens and ndsipd keeps serving, a reload whose policies refuse the accepted
 // topology changes nothing, and push and diff answer with the same keys.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <sstream>
 #include <regex>
 
+#include "cli/commands.hpp"
 #include "common/read_file.hpp"
 #include "control/client.hpp"
 #include "daemon/daemon.hpp"
 #include "part_fixture.hpp"
+#include "test_credentials.hpp"
 #include "support/loop.hpp"
 #include "support/scripted_charon.hpp"
 
@@ -200,4 +204,61 @@ TEST(Daemon, AStoredTopologyThatFailsToLoadNeverUnloadsWhatCharonHolds) {
   const json pushed = rig.ask({{"command", "push"}, {"topology", test::small_topology(true, "v3")}});
   EXPECT_EQ(pushed["ok"], true) << pushed.dump();
   EXPECT_EQ(rig.ask({{"command", "status"}})["topology"]["refused"], "");
+}
+
+TEST(Daemon, CheckConfigChecksWhatStartWouldRefuse) {
+  test::TempDir dir;
+  daemon::Config c;
+  c.node = "gms";
+  c.state_dir = dir.path("state");
+  c.control_socket = dir.path("ndsipd.sock");
+  c.policies_dir = NDSIP_SOURCE_DIR "/policies";
+  c.templates_dir = NDSIP_SOURCE_DIR "/templates";
+  EXPECT_TRUE(daemon::check_config(c).empty());
+  auto has = [](const std::vector<std::string>& problems, const std::string& text) {
+    for (const auto& p : problems) {
+      if (p.find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  daemon::Config bad = c;
+  bad.node = "GMS_1";
+  EXPECT_TRUE(has(daemon::check_config(bad), "not a valid node name"));
+  bad = c;
+  bad.control_group = "no-such-group-ndsip";
+  EXPECT_TRUE(has(daemon::check_config(bad), "control group \"no-such-group-ndsip\" does not exist"));
+  bad = c;
+  std::ofstream(dir.path("a-file")) << "x";
+  bad.state_dir = dir.path("a-file");
+  EXPECT_TRUE(has(daemon::check_config(bad), "is not a directory"));
+  bad.state_dir = dir.path("a-file") + "/state";  // under a file
+  EXPECT_TRUE(has(daemon::check_config(bad), "cannot be created"));
+  bad = c;
+  fs::create_directories(dir.path("open"));
+  ::chmod(dir.path("open").c_str(), 0777);
+  bad.state_dir = dir.path("open");
+  EXPECT_TRUE(has(daemon::check_config(bad), "writable by group or others"));
+  // A certificate whose name is not the node's identity in the stored topology.
+  test::Pki pki;
+  std::ofstream(pki.dir.path("cert.pem")) << pki.cert_pem("val1.unit.test", 1);
+  bad = c;
+  bad.cert = pki.paths().cert;
+  bad.key = pki.paths().key;
+  bad.ca_bundle = pki.paths().ca_bundle;
+  EXPECT_FALSE(has(daemon::check_config(bad), "[san]"));  // no topology yet: no identity to hold it to
+  daemon::StateStore(c.state_dir).accept(test::small_topology());
+  EXPECT_TRUE(has(daemon::check_config(bad), "subjectAltName has no dNSName \"gms.unit.test\""));
+}
+
+TEST(Daemon, CertsWithNoCertificateConfiguredSaysSo) {
+  Rig rig;
+  auto run = std::async(std::launch::async, [&] {
+    std::ostringstream out, err;
+    const int rc = cli::certs_command({"--socket=" + rig.config.control_socket}, out, err);
+    return std::make_pair(rc, out.str() + err.str());
+  });
+  ASSERT_TRUE(run_until(rig.io, [&] { return run.wait_for(0s) == std::future_status::ready; }, 10s));
+  const auto [rc, text] = run.get();
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(text.find("no certificate configured (set cert, key and ca"), std::string::npos) << text;
 }

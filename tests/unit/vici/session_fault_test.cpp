@@ -277,3 +277,28 @@ TEST(ViciSession, CharonRefusalCarriesItsMessage) {
     EXPECT_NE(std::string(e.what()).find("parsing request failed"), std::string::npos);
   }
 }
+
+// A hostile or runaway stream (list-sa events without end) is cut at the cap: the request
+// fails with a limit error and the connection closes, instead of ndsipd growing without bound.
+TEST(ViciSession, AnEndlessStreamIsCutAtTheCap) {
+  FakeViciPeer peer;
+  peer.serve([](FakeViciPeer& p) {
+    EXPECT_EQ(p.read().name, "list-sa");
+    p.confirm();
+    EXPECT_EQ(p.read().name, "list-sas");
+    Message sa;
+    sa.add_section("conn").set("uniqueid", "1").set("padding", std::string(4000, 'x'));
+    for (int i = 0; i < 2000; ++i) p.event("list-sa", sa);  // ~8 MB, never a response
+  });
+  Client c(5s);
+  c.session().limit_stream_bytes(256 * 1024);
+  c.connect(peer.uri());
+  try {
+    c.list_sas();
+    FAIL() << "an endless stream was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::limit) << e.what();
+    EXPECT_NE(std::string(e.what()).find("streamed more than 262144 bytes"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(c.connected());
+}
