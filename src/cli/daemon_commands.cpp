@@ -160,8 +160,18 @@ int push_command(const Args& args, std::ostream& out, std::ostream& err) {
       "applies it, answering with what changed.",
       "topology", with_topology("push", err),
       [&](const json& x) {
+        if (x.value("topology_unchanged", false)) {
+          out << x.value(key::note, "unchanged") << "\n";
+          return;
+        }
         out << "accepted as version " << x.value(key::topology_version, 0) << " (digest " << x.value(key::digest, "")
             << ")\n";
+        if (x.contains("topology_changes")) {
+          for (const char* what : {"added", "changed", "removed"}) {
+            const json& ids = x["topology_changes"].value(what, json::array());
+            if (!ids.empty()) out << std::left << std::setw(11) << (std::string(what) + ":") << list(ids) << "\n";
+          }
+        }
         print_changes(x, out);
       },
       out, err);

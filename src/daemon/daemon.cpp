@@ -37,7 +37,7 @@ Daemon::Daemon(boost::asio::io_context& io, Config config)
       store_(config_.state_dir),
       charon_(io, config_.vici_uri, config_.vici_timeout),
       topology_(config_.node, store_, policies_or_throw(config_)),
-      reconciler_(charon_, store_),
+      reconciler_(io, charon_, store_),
       health_(io, charon_, health_settings(config_)),
       credentials_(io, charon_, health_, credential_settings(config_)),
       watchdog_timer_(io) {
@@ -63,7 +63,8 @@ void Daemon::wire() {
   health_.on_polled([this] { credentials_.check_peer_expiry(); });
   charon_.on_up([this] {
     // Credentials first (connections reference identities), then connections, then
-    // initiations (after the apply), then a poll.
+    // initiations (after the apply), then a poll. charon may have restarted: read it.
+    reconciler_.distrust();
     credentials_.load([this] {
       reconciler_.reconcile([this](const Json&) {
         if (!topology_.has_topology()) {
@@ -76,7 +77,10 @@ void Daemon::wire() {
     });
     health_.charon_up();
   });
-  charon_.on_down([this](const std::string& why) { health_.charon_down(why); });
+  charon_.on_down([this](const std::string& why) {
+    reconciler_.distrust();
+    health_.charon_down(why);
+  });
   charon_.on_waiting(std::chrono::seconds(20), [this](const std::string& why) { notify_ready_once(why); });
   health_.subscribe();
 

@@ -2,8 +2,14 @@
 // loaded (connection -> digest, persisted in the state store), the diff against charon, the
 // VICI operations (load-conn, terminate + unload-conn) and the callers waiting for a pass. A
 // pass asked for while one runs is folded into one more pass.
+//
+// What charon holds is read (get-conns) on every (re)connect and then every cross-check
+// interval; in between, what ndsipd applied is trusted, so a one-peer push costs the
+// load-conn alone, not a listing of every connection.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -24,7 +30,11 @@ class Reconciler {
  public:
   using Plan = std::shared_ptr<const policy::NodePlan>;
 
-  Reconciler(CharonLink& charon, StateStore& store);
+  Reconciler(boost::asio::io_context& io, CharonLink& charon, StateStore& store,
+             std::chrono::milliseconds cross_check = std::chrono::minutes(5));
+
+  // The next pass reads what charon holds (after a reconnect: charon may have restarted).
+  void distrust() { trusted_ = false; }
 
   void set_desired(Plan plan) { desired_ = std::move(plan); }
   // One pass: get-conns, diff, load / unload. `done` gets {"ok", "load", "unload",
@@ -51,6 +61,9 @@ class Reconciler {
   Plan desired_;  // null until set_desired
   reconcile::Applied applied_;
   bool running_ = false, again_ = false;
+  bool trusted_ = false;  // applied_ is what charon holds (a full pass since the last connect)
+  std::chrono::milliseconds cross_check_;
+  boost::asio::steady_timer cross_check_timer_;
   std::vector<Done> waiters_;
   Json last_apply_ = Json::object();
   Applied on_applied_;

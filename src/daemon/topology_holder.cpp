@@ -5,6 +5,7 @@
 #include "control/answer.hpp"
 #include "control/protocol.hpp"
 #include "daemon/log.hpp"
+#include "topology/delta.hpp"
 
 namespace ndsip::daemon {
 
@@ -83,6 +84,17 @@ void TopologyHolder::push(std::string text, control::Reply reply, const Apply& a
     reply(control::problems_answer("topology rejected", c.problems));
     return;
   }
+  const topology::Delta delta = topology_ ? topology::diff(*topology_, *c.topology) : topology::Delta{};
+  if (topology_ && delta.empty()) {
+    // The topology in force, perhaps spelled differently: nothing to store, nothing to apply.
+    Json a = control::ok_answer();
+    a.update({{key::topology_version, version_}, {key::digest, digest_}, {key::load, Json::array()},
+              {key::unload, Json::array()}, {key::unchanged, plan_->connections.size()},
+              {"topology_unchanged", true},
+              {key::note, "unchanged: this is the topology in force (version " + std::to_string(version_) + ")"}});
+    reply(std::move(a));
+    return;
+  }
   std::uint64_t version = 0;
   try {
     version = store_.accept(c.text);
@@ -94,10 +106,17 @@ void TopologyHolder::push(std::string text, control::Reply reply, const Apply& a
   refused_.clear();
   log("accepted topology version " + std::to_string(version) + " (digest " + digest_ + ")");
   const auto stored = std::chrono::steady_clock::now();
-  apply([reply, version, digest = digest_, t0, validated, stored](Json result) {
+  auto ids = [](const std::vector<topology::ObjectId>& v) {
+    Json out = Json::array();
+    for (const auto& id : v) out.push_back(id.to_string());
+    return out;
+  };
+  Json changes = {{"added", ids(delta.added)}, {"changed", ids(delta.changed)}, {"removed", ids(delta.removed)}};
+  apply([reply, version, digest = digest_, changes, t0, validated, stored](Json result) {
     using ms = std::chrono::duration<double, std::milli>;
     result[key::topology_version] = version;
     result[key::digest] = digest;
+    result["topology_changes"] = changes;
     // Where the time went, for operators and the benchmarks.
     result["timing_ms"] = {{"validate_and_plan", ms(validated - t0).count()},
                            {"store", ms(stored - validated).count()},

@@ -187,16 +187,20 @@ TEST_F(Ndsipd, PeerDownIsShownWithTheReasonAndTheTunnelReturns) {
 
   lab_->stop_ndsipd(val1, SIGKILL);
   lab_->stop_charon(val1, SIGKILL);
-  // gms's DPD (2 s) and retransmits (3 s) find the peer gone.
+  // gms's DPD (2 s) goes unanswered: at the first retransmit the tunnel is no longer up
+  // ("peer not answering"); the fresh initiation ndsipd then makes times out as well.
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   json t;
+  bool seen_not_answering = false;
   while (std::chrono::steady_clock::now() < deadline) {
     t = *tunnel(status(gms), "val1");
-    if (t["state"] != "up" && !t["last_error"].get<std::string>().empty()) break;
+    seen_not_answering |= t["last_error"].get<std::string>().find("not answering") != std::string::npos;
+    if (t["state"] != "up" && t["last_error"].get<std::string>().find("retransmit timeout") != std::string::npos) break;
     std::this_thread::sleep_for(300ms);
   }
   EXPECT_NE(t["state"], "up") << t.dump(2);
   EXPECT_NE(t["last_error"].get<std::string>().find("retransmit timeout"), std::string::npos) << t.dump(2);
+  EXPECT_TRUE(seen_not_answering) << "no early sign of the silent peer";
   EXPECT_EQ(ctl(gms, {"status"}), 1);
 
   // The peer returns (charon and ndsipd, which reloads its accepted topology): the tunnel

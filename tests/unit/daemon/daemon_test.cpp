@@ -262,3 +262,25 @@ TEST(Daemon, CertsWithNoCertificateConfiguredSaysSo) {
   EXPECT_EQ(rc, 1);
   EXPECT_NE(text.find("no certificate configured (set cert, key and ca"), std::string::npos) << text;
 }
+
+TEST(Daemon, NdsipctlPushSaysWhatChangedAndWhenNothingDid) {
+  Rig rig;
+  const std::string file = rig.dir.path("topology.json");
+  auto push = [&](const std::string& text) {
+    std::ofstream(file, std::ios::trunc) << text;
+    auto run = std::async(std::launch::async, [&] {
+      std::ostringstream out, err;
+      const int rc = cli::push_command({file, "--socket=" + rig.config.control_socket}, out, err);
+      return std::make_pair(rc, out.str() + err.str());
+    });
+    EXPECT_TRUE(run_until(rig.io, [&] { return run.wait_for(0s) == std::future_status::ready; }, 10s));
+    return run.get();
+  };
+  auto [rc, text] = push(test::small_topology(false));
+  EXPECT_EQ(rc, 0) << text;
+  std::tie(rc, text) = push(test::small_topology(true));
+  EXPECT_NE(text.find("added:     node val2, service-use val2>gms"), std::string::npos) << text;
+  std::tie(rc, text) = push(test::small_topology(true));
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(text.find("unchanged: this is the topology in force (version 2)"), std::string::npos) << text;
+}

@@ -20,7 +20,7 @@ struct Rig {
   boost::asio::io_context io;
   daemon::StateStore store{dir.path("state")};
   daemon::CharonLink link{io, charon.uri(), 2s};
-  daemon::Reconciler reconciler{link, store};
+  daemon::Reconciler reconciler{io, link, store};
   std::set<std::string> held;  // what the scripted charon says it holds
 
   Rig() {
@@ -120,7 +120,7 @@ TEST(Reconciler, WithoutCharonItSaysItWillApplyLater) {
   boost::asio::io_context io;
   daemon::StateStore store(dir.path("state"));
   daemon::CharonLink link(io, "unix:///nonexistent/charon.vici", 1s);
-  daemon::Reconciler reconciler(link, store);
+  daemon::Reconciler reconciler(io, link, store);
   reconciler.set_desired(daemon::evaluate(test::small_topology(), test::shipped_policies(), "gms").plan);
   nlohmann::json result;
   reconciler.reconcile([&](nlohmann::json r) { result = std::move(r); });
@@ -135,4 +135,43 @@ TEST(Reconciler, WithoutAnAcceptedTopologyCharonIsHeldAsItIs) {
   EXPECT_NE(r["note"].get<std::string>().find("held as it is"), std::string::npos) << r.dump();
   EXPECT_EQ(rig.charon.count("get-conns"), 0u);
   EXPECT_EQ(rig.charon.count("unload-conn"), 0u);
+}
+
+TEST(Reconciler, BetweenReconnectsWhatWasAppliedIsTrusted) {
+  Rig rig;
+  rig.reconciler.set_desired(rig.plan("gms", false));
+  rig.pass();  // the first pass reads charon
+  EXPECT_EQ(rig.charon.count("get-conns"), 1u);
+  rig.held = {"zb_gms_val1"};
+  // A one-peer change: the load-conn alone, no listing of every connection.
+  rig.reconciler.set_desired(rig.plan("gms", true));
+  const auto one = rig.pass();
+  EXPECT_EQ(one["load"], nlohmann::json({"zb_gms_val2"}));
+  EXPECT_EQ(one["vici_commands"], 1);
+  EXPECT_EQ(rig.charon.count("get-conns"), 1u);
+  // charon lost its connections (restarted): the next connect distrusts, reads, restores.
+  rig.held = {};
+  std::vector<std::string> restored;
+  rig.reconciler.on_applied([&](const std::vector<std::string>& r) { restored = r; });
+  rig.reconciler.distrust();
+  const auto again = rig.pass();
+  EXPECT_EQ(rig.charon.count("get-conns"), 2u);
+  EXPECT_EQ(again["load"], nlohmann::json({"zb_gms_val1", "zb_gms_val2"}));
+  EXPECT_EQ(restored, (std::vector<std::string>{"zb_gms_val1", "zb_gms_val2"}));
+}
+
+TEST(Reconciler, ACrossCheckReadsCharonAgain) {
+  test::ScriptedCharon charon;
+  test::TempDir dir;
+  boost::asio::io_context io;
+  daemon::StateStore store(dir.path("state"));
+  daemon::CharonLink link(io, charon.uri(), 2s);
+  daemon::Reconciler reconciler(io, link, store, 200ms);
+  link.start();
+  ASSERT_TRUE(run_until(io, [&] { return link.up(); }));
+  reconciler.set_desired(daemon::evaluate(test::small_topology(), test::shipped_policies(), "gms").plan);
+  bool done = false;
+  reconciler.reconcile([&](const nlohmann::json&) { done = true; });
+  ASSERT_TRUE(run_until(io, [&] { return done; }));
+  EXPECT_TRUE(run_until(io, [&] { return charon.count("get-conns") >= 2; }, 2s));
 }

@@ -165,3 +165,23 @@ TEST(TopologyHolder, NothingUsableAtStartAdoptsNothing) {
   EXPECT_EQ(holder.status()["version"], 0);
   EXPECT_NE(holder.status()["refused"].get<std::string>().find("version 1 refused"), std::string::npos);
 }
+
+TEST(TopologyHolder, APushThatChangesNothingTouchesNothing) {
+  Rig rig;
+  rig.ask({{"command", "push"}, {"topology", test::small_topology(true)}});
+  // The same topology, spelled differently (indentation, node order).
+  json same = json::parse(test::small_topology(true));
+  std::swap(same["nodes"][0], same["nodes"][2]);
+  const json a = rig.ask({{"command", "push"}, {"topology", same.dump(8)}});
+  EXPECT_EQ(a["ok"], true) << a.dump();
+  EXPECT_EQ(a["topology_unchanged"], true);
+  EXPECT_EQ(a["topology_version"], 1);
+  EXPECT_NE(a["note"].get<std::string>().find("unchanged"), std::string::npos);
+  EXPECT_EQ(rig.applies, 1);
+  EXPECT_EQ(rig.adoptions, 1);
+  EXPECT_EQ(rig.store.versions().size(), 1u);  // not stored again
+  // A real change is stored and says what changed.
+  const json b = rig.ask({{"command", "push"}, {"topology", test::small_topology(false)}});
+  EXPECT_EQ(b["topology_version"], 2);
+  EXPECT_EQ(b["topology_changes"]["removed"], json({"node val2", "service-use val2>gms"}));
+}
