@@ -20,6 +20,7 @@
 #include "control/client.hpp"
 #include "control/protocol.hpp"
 #include "control/server.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace ndsip::control;
 using namespace std::chrono_literals;
@@ -27,20 +28,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class Dir {
- public:
-  Dir() {
-    char tmpl[] = "/tmp/ndsip-control-XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
-    path_ = tmpl;
-  }
-  ~Dir() { fs::remove_all(path_); }
-  std::string path(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
+using Dir = ndsip::test::TempDir;
 
- private:
-  std::string path_;
-};
 
 int connect_to(const std::string& path) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/evaluate.hpp"
+#include "support/temp_dir.hpp"
 
 namespace ndsip::test {
 
@@ -50,18 +51,5 @@ inline policy::PolicySet shipped_policies() {
   return loaded.set;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/ndsip-unit-XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
-    path_ = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string path(const std::string& name = "") const { return name.empty() ? path_ : path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace ndsip::test
