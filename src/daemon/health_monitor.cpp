@@ -30,17 +30,22 @@ void HealthMonitor::on_log(const vici::Message& m) {
   const std::string ike = m.value_or("ikesa-name");
   if (ike.empty()) return;
   const std::string msg = m.value_or("msg");
-  if (auto n = health::retransmit_from_log(msg)) return on_retransmit(ike, *n);
+  if (auto n = health::retransmit_from_log(msg)) {
+    // The IKE_SA's number tells the established SA from a new one of the same connection.
+    const auto id = m.number("ikesa-uniqueid");
+    return on_retransmit(ike, id.value_or(0), *n);
+  }
   if (auto failure = health::failure_from_log(msg)) tunnels_.note(ike, *failure);
 }
 
-void HealthMonitor::on_retransmit(const std::string& connection, int n) {
+void HealthMonitor::on_retransmit(const std::string& connection, unsigned long long ike_id, int n) {
   // charon retransmits on an established IKE_SA (a DPD, a rekey): its peer stopped answering,
   // most often because it restarted and lost its SAs. charon alone would keep the stale SA
   // for minutes (every retransmit until it gives up); instead the tunnel stops being `up` at
   // once, and at the second retransmit the IKE_SA is closed and initiated afresh from this
   // end, whatever the initiator rule, until the peer answers.
-  if (!tunnels_.unanswered(connection, health::Clock::now())) return;  // not established: an initiation's own retransmits
+  // Not an established IKE_SA of ours: an initiation's own retransmits, not a silent peer.
+  if (!tunnels_.unanswered(connection, ike_id, health::Clock::now())) return;
   if (n == 1) {
     log("peer of " + connection + " does not answer (retransmit 1): not up until it does");
     return;
@@ -121,8 +126,11 @@ void HealthMonitor::poll(std::function<void()> then) {
   }
   if (polling_) return;  // the poll in flight serves this caller too
   polling_ = true;
+  // Blocking: with noblock, charon leaves out the IKE_SAs a worker holds at that instant (one
+  // sending a DPD, say), and a snapshot without them would make established tunnels look
+  // down and be initiated again. A worker holds an SA only while it handles one message.
   vici::ListSasArgs args;
-  args.noblock = true;
+  args.noblock = false;
   charon_.request(vici::request::list_sas(args), [this](std::optional<vici::Error> e, vici::Reply reply) {
     polling_ = false;
     auto waiting = std::exchange(after_poll_, {});

@@ -64,7 +64,7 @@ class HealthMonitor {
  private:
   void schedule_poll(std::chrono::milliseconds after);
   void on_log(const vici::Message& m);
-  void on_retransmit(const std::string& connection, int n);
+  void on_retransmit(const std::string& connection, unsigned long long ike_id, int n);
   void rekey_black_hole(const std::string& key);
 
   CharonLink& charon_;

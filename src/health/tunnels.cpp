@@ -186,10 +186,11 @@ void Tunnels::initiate_now(const std::string& connection) {
   }
 }
 
-bool Tunnels::unanswered(const std::string& connection, Clock::time_point now) {
+bool Tunnels::unanswered(const std::string& connection, unsigned long long ike_id, Clock::time_point now) {
   bool established = false;
   for (auto& [k, t] : tunnels_) {
-    if (t.connection != connection || (t.state != State::up && t.state != State::degraded) || t.ike_uniqueid == 0) {
+    if (t.connection != connection || (t.state != State::up && t.state != State::degraded) || t.ike_uniqueid == 0 ||
+        (ike_id != 0 && t.ike_uniqueid != ike_id)) {
       continue;
     }
     established = true;

@@ -86,10 +86,12 @@ class Tunnels {
   // Initiate `connection`'s tunnels now and until they are up, from this end (see
   // Tunnel::force_initiate).
   void initiate_now(const std::string& connection);
-  // charon retransmits to the peer of `connection`'s established IKE_SA: its tunnels are not
-  // up (degraded, peer not answering) until inbound traffic or a new IKE_SA shows otherwise.
-  // Returns whether the connection had an established tunnel.
-  bool unanswered(const std::string& connection, Clock::time_point now);
+  // charon retransmits to the peer of `connection`'s established IKE_SA `ike_id` (0: any of
+  // the connection's): its tunnels are not up (degraded, peer not answering) until inbound
+  // traffic or a new IKE_SA shows otherwise. A retransmit on another IKE_SA of the same
+  // connection (the new one of a re-authentication, still being set up) is not this.
+  // Returns whether such an established tunnel was there.
+  bool unanswered(const std::string& connection, unsigned long long ike_id, Clock::time_point now);
 
   std::size_t connecting() const;
   const std::map<std::string, Tunnel>& all() const { return tunnels_; }

@@ -141,3 +141,32 @@ TEST(HealthMonitor, ARefusedInitiateIsTheTunnelsFailure) {
       << rig.tunnel("val1").dump();
   EXPECT_NE(rig.tunnel("val1")["last_error"].get<std::string>().find("not found"), std::string::npos);
 }
+
+// charon retransmitting on an established IKE_SA: the peer stopped answering (restarted).
+// At the first retransmit the tunnel is no longer up; at the second the IKE_SA is closed and
+// initiated afresh from this end. Retransmits of another IKE_SA of the connection are not it.
+TEST(HealthMonitor, AnUnansweredPeerIsNotUpAndIsReinitiated) {
+  Rig rig("val1");  // val1 would not initiate by the rule ("gms" < "val1")
+  rig.sas = {ike_sa("zb_val1_gms", "val1_gms", "7")};
+  rig.poll();
+  ASSERT_EQ(rig.tunnel("gms")["state"], "up");
+  auto retransmit = [&](int n, const std::string& ike) {
+    vici::Message line;
+    line.set("group", "IKE").set("ikesa-name", "zb_val1_gms").set("ikesa-uniqueid", ike);
+    line.set("msg", "retransmit " + std::to_string(n) + " of request with message ID 9");
+    rig.charon.event("log", line);
+  };
+  ::testing::internal::CaptureStderr();
+  retransmit(1, "8");  // a new IKE_SA of the connection: not the established one
+  run_until(rig.io, [] { return false; }, 200ms);
+  EXPECT_EQ(rig.tunnel("gms")["state"], "up");
+  retransmit(1, "7");
+  ASSERT_TRUE(run_until(rig.io, [&] { return rig.tunnel("gms")["state"] == "degraded"; }));
+  EXPECT_EQ(rig.tunnel("gms")["reason"], "peer-not-answering");
+  rig.sas = {};  // once terminated, charon lists no SA
+  retransmit(2, "7");
+  ASSERT_TRUE(run_until(rig.io, [&] { return rig.charon.count("terminate") == 1; }));
+  ASSERT_TRUE(run_until(rig.io, [&] { return rig.charon.count("initiate") == 1; }));
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(rig.tunnel("gms")["state"], "connecting");
+}

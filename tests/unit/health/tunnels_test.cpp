@@ -163,7 +163,10 @@ TEST(Tunnels, AnUnansweredPeerIsNotUpUntilItAnswersOrANewSaComes) {
   const auto now = health::Clock::now();
   t.observe({sa("zb_a_p0", "a_p0", 5, 5)}, now);
   ASSERT_EQ(t.all().at("zb_a_p0/a_p0").state, State::up);
-  EXPECT_TRUE(t.unanswered("zb_a_p0", now + 1s));
+  // A retransmit on another IKE_SA of the connection (a re-authentication's new one) is not it.
+  EXPECT_FALSE(t.unanswered("zb_a_p0", 8, now + 1s));
+  EXPECT_EQ(t.all().at("zb_a_p0/a_p0").state, State::up);
+  EXPECT_TRUE(t.unanswered("zb_a_p0", 7, now + 1s));
   EXPECT_EQ(t.all().at("zb_a_p0/a_p0").state, State::degraded);
   EXPECT_EQ(t.all().at("zb_a_p0/a_p0").failure, health::Failure::peer_not_answering);
   // charon still lists the SA as established: that does not make it up.
@@ -175,7 +178,7 @@ TEST(Tunnels, AnUnansweredPeerIsNotUpUntilItAnswersOrANewSaComes) {
   // A tunnel that is not established is not "unanswered": an initiation retransmits too.
   health::Tunnels fresh;
   fresh.set_desired(plan_with(1), &reconcile::is_initiator);
-  EXPECT_FALSE(fresh.unanswered("zb_a_p0", now));
+  EXPECT_FALSE(fresh.unanswered("zb_a_p0", 0, now));
 }
 
 TEST(Tunnels, InitiateNowOverridesTheInitiatorRuleUntilUp) {
