@@ -1,5 +1,7 @@
 #include "control/socket_path.hpp"
 
+#include "common/private_dir.hpp"
+
 #include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -9,38 +11,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <sstream>
 #include <stdexcept>
 
 namespace ndsip::control {
 
-namespace {
-
-std::string octal(mode_t mode) {
-  std::ostringstream o;
-  o << std::oct << (mode & 07777);
-  return o.str();
-}
-
-}  // namespace
-
 void check_socket_directory(const std::string& socket_path) {
   std::string dir = std::filesystem::path(socket_path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) {
-    throw std::runtime_error("control socket directory " + dir + ": " + std::strerror(errno));
-  }
-  if (!S_ISDIR(st.st_mode)) throw std::runtime_error("control socket directory " + dir + " is not a directory");
-  if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
-    throw std::runtime_error("control socket directory " + dir + " belongs to uid " + std::to_string(st.st_uid) +
-                             ", not to root or ndsipd's user; refusing to create the socket there");
-  }
-  // Sticky world-writable directories (/tmp) still let others plant names; refuse them too.
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    throw std::runtime_error("control socket directory " + dir + " is writable by group or others (mode " +
-                             octal(st.st_mode) + "); use a directory only root can write (e.g. /run/ndsip)");
-  }
+  common::check_private_directory(dir.empty() ? "." : dir, "control socket directory");
 }
 
 void clear_stale_socket(const std::string& path) {

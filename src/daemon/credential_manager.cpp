@@ -29,11 +29,8 @@ CheckedCredentials read_and_check(const certs::CredentialPaths& paths, const std
   CheckedCredentials c;
   c.check = certs::check_credentials(files, identity, now);
   c.charon = credentials_for_charon(files);
-  for (const auto& p : c.check.problems) c.problems.push_back(p.to_string());
-  // Problems of reading are in both; cutting for charon adds only format problems.
-  for (const auto& p : c.charon.problems) {
-    if (std::find(c.problems.begin(), c.problems.end(), p) == c.problems.end()) c.problems.push_back(p);
-  }
+  for (const auto& p : c.check.problems) c.problems.push_back(p.to_string());  // reading included
+  c.problems.insert(c.problems.end(), c.charon.problems.begin(), c.charon.problems.end());
   return c;
 }
 

@@ -17,7 +17,6 @@ std::vector<std::string> pem_blocks(const std::string& text, const std::string& 
 
 Credentials credentials_for_charon(const certs::CredentialFiles& f) {
   Credentials c;
-  for (const auto& p : f.problems) c.problems.push_back(p.to_string());
   if (f.ca_bundle) {
     c.ca_certs = pem_blocks(*f.ca_bundle, "CERTIFICATE");
     if (c.ca_certs.empty()) c.problems.push_back(f.paths.ca_bundle + ": no PEM certificate in it");
@@ -49,7 +48,10 @@ Credentials credentials_for_charon(const certs::CredentialFiles& f) {
 }
 
 Credentials read_credentials(const certs::CredentialPaths& paths) {
-  return credentials_for_charon(certs::read_credential_files(paths));
+  const certs::CredentialFiles files = certs::read_credential_files(paths);
+  Credentials c = credentials_for_charon(files);
+  for (const auto& p : files.problems) c.problems.insert(c.problems.begin(), p.to_string());
+  return c;
 }
 
 }  // namespace ndsip::daemon

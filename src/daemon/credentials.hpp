@@ -20,10 +20,11 @@ struct Credentials {
   std::vector<std::string> problems;  // "<file>: <what>"; nothing is loaded while non-empty
 };
 
-// What charon is given from `files` (their read problems included).
+// What charon is given from `files`; `problems` are those of cutting it (no PEM block, not a
+// key). The files' read problems are in `files.problems` (and so in the check's).
 Credentials credentials_for_charon(const certs::CredentialFiles& files);
 
-// Reads and cuts in one go (tests and tools).
+// Reads and cuts in one go, the read problems included (tests and tools).
 Credentials read_credentials(const certs::CredentialPaths& paths);
 
 // The PEM blocks of one kind ("CERTIFICATE") in `text`, in order.

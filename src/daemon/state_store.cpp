@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/private_dir.hpp"
 #include "common/read_file.hpp"
 
 namespace ndsip::daemon {
@@ -68,28 +69,9 @@ void write_file_atomically(const std::string& path, const std::string& data, uns
   if (durable) fsync_dir(fs::path(path).parent_path());
 }
 
-namespace {
-
-// Only root or ndsipd's user may write where ndsipd keeps what it accepted: anyone else could
-// plant links or files there (refused, with what to do about it).
-void check_private_directory(const std::string& dir) {
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) throw sys_error("state directory", dir);
-  if (!S_ISDIR(st.st_mode)) throw std::runtime_error("state directory " + dir + " is not a directory");
-  if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
-    throw std::runtime_error("state directory " + dir + " belongs to uid " + std::to_string(st.st_uid) +
-                             ", not to root or ndsipd's user");
-  }
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    throw std::runtime_error("state directory " + dir + " is writable by group or others; chmod go-w it");
-  }
-}
-
-}  // namespace
-
 StateStore::StateStore(std::string dir, Access access) : dir_(std::move(dir)) {
   if (access == Access::read_only) {
-    check_private_directory(dir_);
+    common::check_private_directory(dir_, "state directory");
     return;
   }
   std::error_code ec;
@@ -98,8 +80,8 @@ StateStore::StateStore(std::string dir, Access access) : dir_(std::move(dir)) {
   for (const std::string& d : {dir_, dir_ + "/history"}) {
     if (::mkdir(d.c_str(), 0750) != 0 && errno != EEXIST) throw sys_error("cannot create state directory", d);
   }
-  check_private_directory(dir_);
-  check_private_directory(dir_ + "/history");
+  common::check_private_directory(dir_, "state directory");
+  common::check_private_directory(dir_ + "/history", "state directory");
   // One ndsipd per state directory: a second one must not write beside the first (nor go on
   // to take its control socket).
   const std::string lock = dir_ + "/lock";

@@ -12,9 +12,7 @@ namespace ndsip::daemon {
 namespace key = control::key;
 
 TopologyHolder::TopologyHolder(std::string node, StateStore& store, policy::PolicySet policies)
-    : node_(std::move(node)), store_(store), policies_(std::move(policies)) {
-  plan_ = std::make_shared<const policy::NodePlan>(policy::NodePlan{node_, {}, {}, {}, {}, {}, {}});
-}
+    : node_(std::move(node)), store_(store), policies_(std::move(policies)) {}
 
 bool TopologyHolder::load_stored() {
   const std::vector<std::uint64_t> versions = store_.versions();

@@ -54,12 +54,6 @@ Reply Client::call(const Request& request, Duration timeout) {
   return std::move(*reply);
 }
 
-Reply Client::checked(const Request& request) {
-  Reply reply = call(request);
-  expect_success(request.command, reply.response);
-  return reply;
-}
-
 void Client::subscribe(const std::string& event, Session::EventHandler handler) {
   std::optional<Error> error;
   bool done = false;
@@ -111,9 +105,9 @@ VersionInfo Client::version() { return parse::version(call(request::version()));
 Stats Client::stats() { return parse::stats(call(request::stats())); }
 
 void Client::load_conn(const std::string& name, Section connection) {
-  checked(request::load_conn(name, std::move(connection)));
+  call(request::load_conn(name, std::move(connection)));
 }
-void Client::unload_conn(const std::string& name) { checked(request::unload_conn(name)); }
+void Client::unload_conn(const std::string& name) { call(request::unload_conn(name)); }
 std::vector<std::string> Client::get_conns() { return parse::get_conns(call(request::get_conns())); }
 std::vector<Section> Client::list_conns(const std::string& ike) {
   return parse::list_conns(call(request::list_conns(ike)));
@@ -123,44 +117,42 @@ void Client::initiate(const InitiateArgs& args) {
   // charon's own timeout (0 = wait for the outcome) must fit inside ours.
   Duration wait = timeout_;
   if (args.timeout_ms > 0) wait = std::max(wait, Duration(args.timeout_ms + 1000));
-  Reply reply = call(request::initiate(args), wait);
-  expect_success("initiate", reply.response);
+  call(request::initiate(args), wait);  // a refusal is thrown by the session
 }
 
 void Client::terminate(const TerminateArgs& args) {
   Duration wait = timeout_;
   if (args.timeout_ms > 0) wait = std::max(wait, Duration(args.timeout_ms + 1000));
-  Reply reply = call(request::terminate(args), wait);
-  expect_success("terminate", reply.response);
+  call(request::terminate(args), wait);
 }
 
-void Client::rekey(const RekeyArgs& args) { checked(request::rekey(args)); }
+void Client::rekey(const RekeyArgs& args) { call(request::rekey(args)); }
 
 std::vector<IkeSa> Client::list_sas(const ListSasArgs& args) {
   return parse::list_sas(call(request::list_sas(args)));
 }
 
 void Client::load_cert(CertType type, CertFlag flag, std::string data) {
-  checked(request::load_cert(type, flag, std::move(data)));
+  call(request::load_cert(type, flag, std::move(data)));
 }
 
 std::string Client::load_key(KeyType type, std::string data) {
   return parse::load_key(call(request::load_key(type, std::move(data))));
 }
 
-void Client::unload_key(const std::string& id) { checked(request::unload_key(id)); }
+void Client::unload_key(const std::string& id) { call(request::unload_key(id)); }
 std::vector<std::string> Client::get_keys() { return parse::get_keys(call(request::get_keys())); }
 
 void Client::load_authority(const std::string& name, Section authority) {
-  checked(request::load_authority(name, std::move(authority)));
+  call(request::load_authority(name, std::move(authority)));
 }
 void Client::unload_authority(const std::string& name) {
-  checked(request::unload_authority(name));
+  call(request::unload_authority(name));
 }
 std::vector<std::string> Client::get_authorities() {
   return parse::get_authorities(call(request::get_authorities()));
 }
-void Client::clear_creds() { checked(request::clear_creds()); }
+void Client::clear_creds() { call(request::clear_creds()); }
 
 std::vector<CertInfo> Client::list_certs(const ListCertsArgs& args) {
   return parse::list_certs(call(request::list_certs(args)));

@@ -69,7 +69,6 @@ class Client {
   boost::asio::io_context& io() { return io_; }
 
  private:
-  Reply checked(const Request& request);
   boost::asio::io_context io_;
   Session session_;
   Duration timeout_;
