@@ -214,6 +214,8 @@ TEST_F(ViciCharon, RekeyAndReauthenticate) {
   // CHILD_SA rekey: a child-rekey event, a new SPI, the same IKE_SA.
   ca.rekey({child, {}, {}, {}, false});
   ASSERT_TRUE(ca.run_until([&] { return child_rekeys > 0; }, 5s)) << "no child-rekey event";
+  // The event can come a moment before list-sas shows the new CHILD_SA installed.
+  ca.run_until([&] { return !state().second.empty() && state().second != first.second; }, 5s);
   const auto rekeyed = state();
   EXPECT_EQ(rekeyed.first, first.first);
   EXPECT_NE(rekeyed.second, first.second);
