@@ -49,7 +49,9 @@ class Decoder {
  public:
   explicit Decoder(Problems& problems) : problems_(problems) {}
 
-  std::optional<Draft> document(const json& doc) {
+  // The document level: version, top-level keys, name, and the lists' own shape. With
+  // `elements`, every element of the lists too.
+  std::optional<Draft> document(const json& doc, bool elements) {
     if (!doc.is_object()) {
       add("", "the top level must be an object, got " + describe(doc));
       return std::nullopt;
@@ -74,7 +76,7 @@ class Decoder {
       if (draft.name && !free_text_ok(*draft.name, "/name", 128)) draft.name.reset();
     }
     if (const json* a = required(doc, "", "domains"); a && array_of(*a, "/domains")) {
-      for (std::size_t i = 0; i < a->size(); ++i) {
+      for (std::size_t i = 0; elements && i < a->size(); ++i) {
         draft.domains.push_back(domain((*a)[i], pointer("/domains", i)));
         if (!draft.domains.back().name) draft.domains_complete = false;
       }
@@ -83,8 +85,8 @@ class Decoder {
     }
     if (const json* a = required(doc, "", "nodes"); a && array_of(*a, "/nodes")) {
       if (a->empty()) add("/nodes", "is empty; a topology needs at least one node");
-      draft.nodes.reserve(a->size());
-      for (std::size_t i = 0; i < a->size(); ++i) {
+      if (elements) draft.nodes.reserve(a->size());
+      for (std::size_t i = 0; elements && i < a->size(); ++i) {
         draft.nodes.push_back(node((*a)[i], pointer("/nodes", i)));
         if (!draft.nodes.back().name) draft.nodes_complete = false;
       }
@@ -92,12 +94,12 @@ class Decoder {
       draft.nodes_complete = false;
     }
     if (const json* a = member(doc, "service_uses"); a && array_of(*a, "/service_uses")) {
-      draft.uses.reserve(a->size());
-      for (std::size_t i = 0; i < a->size(); ++i)
+      if (elements) draft.uses.reserve(a->size());
+      for (std::size_t i = 0; elements && i < a->size(); ++i)
         draft.uses.push_back(use((*a)[i], pointer("/service_uses", i)));
     }
     if (const json* a = member(doc, "interconnects"); a && array_of(*a, "/interconnects")) {
-      for (std::size_t i = 0; i < a->size(); ++i) {
+      for (std::size_t i = 0; elements && i < a->size(); ++i) {
         draft.interconnects.push_back(interconnect((*a)[i], pointer("/interconnects", i)));
       }
     }
@@ -213,6 +215,8 @@ class Decoder {
     return out;
   }
 
+ public:
+  // One element of a list, at `ptr`: what the loaders and the incremental path share.
   DraftDomain domain(const json& v, const std::string& ptr) {
     DraftDomain d;
     if (!object_of(v, ptr, domain_keys)) return d;
@@ -401,13 +405,35 @@ class Decoder {
     return ic;
   }
 
+ private:
   Problems& problems_;
 };
 
 }  // namespace
 
 std::optional<Draft> decode(const nlohmann::json& document, Problems& problems) {
-  return Decoder(problems).document(document);
+  return Decoder(problems).document(document, true);
+}
+
+std::optional<Draft> decode_document_level(const nlohmann::json& document, Problems& problems) {
+  return Decoder(problems).document(document, false);
+}
+
+DraftDomain decode_domain(const nlohmann::json& value, const std::string& ptr, Problems& problems) {
+  return Decoder(problems).domain(value, ptr);
+}
+
+DraftNode decode_node(const nlohmann::json& value, const std::string& ptr, Problems& problems) {
+  return Decoder(problems).node(value, ptr);
+}
+
+DraftUse decode_use(const nlohmann::json& value, const std::string& ptr, Problems& problems) {
+  return Decoder(problems).use(value, ptr);
+}
+
+DraftInterconnect decode_interconnect(const nlohmann::json& value, const std::string& ptr,
+                                      Problems& problems) {
+  return Decoder(problems).interconnect(value, ptr);
 }
 
 }  // namespace ndsip::topology::detail

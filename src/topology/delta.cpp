@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace ndsip::topology {
 
@@ -24,6 +25,12 @@ std::string services(const std::vector<Service>& v) {
   return out;
 }
 
+ObjectId use_id(const ServiceUse& u) { return {Kind::service_use, u.val_server + ">" + u.seal_server}; }
+ObjectId interconnect_id(const Interconnect& i) {
+  const auto [a, b] = std::minmax(i.a, i.b);
+  return {Kind::interconnect, a + "|" + b};
+}
+
 Objects objects(const Topology& t) {
   Objects out;
   out[{Kind::header, "name"}] = t.name;
@@ -34,11 +41,10 @@ Objects objects(const Topology& t) {
                                 '\x1e' + join(n.addresses) + '\x1e' + n.identity + '\x1e' + join(n.protects);
   }
   for (const ServiceUse& u : t.service_uses) {
-    out[{Kind::service_use, u.val_server + ">" + u.seal_server}] = services(u.services) + (u.via_capif ? "capif" : "");
+    out[use_id(u)] = services(u.services) + (u.via_capif ? "capif" : "");
   }
   for (const Interconnect& i : t.interconnects) {
-    const auto [a, b] = std::minmax(i.a, i.b);
-    out[{Kind::interconnect, a + "|" + b}] = services(i.services);
+    out[interconnect_id(i)] = services(i.services);
   }
   return out;
 }
@@ -47,13 +53,39 @@ Objects objects(const Topology& t) {
 
 std::string ObjectId::to_string() const {
   switch (kind) {
-    case Kind::header: return "topology " + name;
+    case Kind::header: return name.empty() ? std::string("topology") : "topology " + name;
     case Kind::domain: return "domain " + name;
     case Kind::node: return "node " + name;
     case Kind::service_use: return "service-use " + name;
     case Kind::interconnect: return "interconnect " + name;
   }
   return name;
+}
+
+ModelChange inverse(const ModelChange& c) {
+  ModelChange out;
+  out.domains = c.old_domains;
+  out.nodes = c.old_nodes;
+  out.uses = c.old_uses;
+  out.interconnects = c.old_interconnects;
+  out.old_domains = c.domains;
+  out.old_nodes = c.nodes;
+  out.old_uses = c.uses;
+  out.old_interconnects = c.interconnects;
+  // What the change added, the inverse removes; what it removed, the inverse adds again.
+  std::set<ObjectId> before;
+  for (const Domain& d : c.old_domains) before.insert({Kind::domain, d.name});
+  for (const Node& n : c.old_nodes) before.insert({Kind::node, n.name});
+  for (const ServiceUse& u : c.old_uses) before.insert(use_id(u));
+  for (const Interconnect& i : c.old_interconnects) before.insert(interconnect_id(i));
+  auto added = [&](const ObjectId& id) {
+    if (!before.count(id)) out.removed.push_back(id);
+  };
+  for (const Domain& d : c.domains) added({Kind::domain, d.name});
+  for (const Node& n : c.nodes) added({Kind::node, n.name});
+  for (const ServiceUse& u : c.uses) added(use_id(u));
+  for (const Interconnect& i : c.interconnects) added(interconnect_id(i));
+  return out;
 }
 
 Delta diff(const Topology& before, const Topology& after) {

@@ -15,9 +15,10 @@ namespace ndsip::topology {
 struct ObjectId {
   enum class Kind { header, domain, node, service_use, interconnect };
   Kind kind = Kind::header;
-  std::string name;  // "name" for the header; the object's name; "val>seal"; "a|b" (a < b)
+  std::string name;  // the header's field ("" for the whole header); the object's name; "val>seal"; "a|b" (a < b)
 
-  // "node val-1", "service-use val-1>gms-a", "interconnect gms-a|gms-b", "topology name"
+  // "node val-1", "service-use val-1>gms-a", "interconnect gms-a|gms-b", "topology name",
+  // "topology" (the whole header)
   std::string to_string() const;
   auto operator<=>(const ObjectId&) const = default;
 };
@@ -27,6 +28,22 @@ struct Delta {
   bool empty() const { return added.empty() && changed.empty() && removed.empty(); }
   std::size_t size() const { return added.size() + changed.size() + removed.size(); }
 };
+
+// A change in model terms, for the planner: the objects added or changed, and the removed.
+struct ModelChange {
+  std::vector<Domain> domains;
+  std::vector<Node> nodes;
+  std::vector<ServiceUse> uses;
+  std::vector<Interconnect> interconnects;
+  std::vector<ObjectId> removed;
+  std::vector<Domain> old_domains;  // the content before, of changed and removed ones
+  std::vector<Node> old_nodes;
+  std::vector<ServiceUse> old_uses;
+  std::vector<Interconnect> old_interconnects;
+};
+
+// The change that undoes `change`.
+ModelChange inverse(const ModelChange& change);
 
 // What `after` adds, changes and removes against `before`. Order of objects in the file and
 // of their lists does not count where the format gives it no meaning (nodes, domains, uses,

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "topology/decode.hpp"
+#include "topology/stages.hpp"
 #include "topology/locate.hpp"
 #include "topology/text.hpp"
 #include "topology/validate.hpp"
@@ -93,40 +94,50 @@ void place(const std::string& text, Problems& problems,
 
 }  // namespace
 
-LoadResult load_topology_text(const std::string& text) {
-  LoadResult result;
-  if (auto p = detail::check_text(text)) {
-    result.problems.push_back(std::move(*p));
-    return result;
+namespace detail {
+
+std::optional<nlohmann::json> parse_document(const std::string& text, Problems& problems) {
+  if (auto p = check_text(text)) {
+    problems.push_back(std::move(*p));
+    return std::nullopt;
   }
-  nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(text);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is the 1-based offset of the last character read.
     const std::size_t at = e.byte > 0 ? e.byte - 1 : 0;
     const std::size_t line_start = at == 0 ? 0 : text.rfind('\n', at - 1);
-    const std::size_t column =
-        line_start == std::string::npos || at == 0 ? at + 1 : at - line_start;
-    result.problems.push_back(
-        {"",
-         "not valid JSON: " + parser_detail(e.what()) + " (column " + std::to_string(column) + ")",
-         detail::line_at(text, at)});
-    return result;
+    const std::size_t column = line_start == std::string::npos || at == 0 ? at + 1 : at - line_start;
+    problems.push_back(
+        {"", "not valid JSON: " + parser_detail(e.what()) + " (column " + std::to_string(column) + ")", line_at(text, at)});
   } catch (const nlohmann::json::exception& e) {
     // Numbers too large for a double ("1e999") raise out_of_range, not parse_error.
-    result.problems.push_back({"", "not valid JSON: " + parser_detail(e.what()), 0});
-    return result;
+    problems.push_back({"", "not valid JSON: " + parser_detail(e.what()), 0});
   }
+  return std::nullopt;
+}
 
-  Problems problems;
-  std::optional<detail::Draft> draft = detail::decode(doc, problems);
-  if (draft) detail::validate(*draft, problems);
+void finish(const std::string& text, Problems& problems) {
   // Duplicate keys are looked for in every document (nlohmann drops them silently); the
   // positions only when there is something to place.
-  const detail::Located dups = detail::locate(text, {});
-  if (!problems.empty() || !dups.duplicates.empty()) {
-    place(text, problems, dups.duplicates);
+  const Located dups = locate(text, {});
+  if (!problems.empty() || !dups.duplicates.empty()) place(text, problems, dups.duplicates);
+}
+
+}  // namespace detail
+
+LoadResult load_topology_text(const std::string& text) {
+  LoadResult result;
+  Problems problems;
+  const std::optional<nlohmann::json> doc = detail::parse_document(text, problems);
+  if (!doc) {
+    result.problems = std::move(problems);
+    return result;
+  }
+  std::optional<detail::Draft> draft = detail::decode(*doc, problems);
+  if (draft) detail::validate(*draft, problems);
+  detail::finish(text, problems);
+  if (!problems.empty()) {
     result.problems = std::move(problems);
     return result;
   }

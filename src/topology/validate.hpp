@@ -14,5 +14,10 @@ void validate(const Draft& draft, Problems& problems);
 // The model, with defaults applied. Only for a draft that gave no problems (decode and
 // validate), where every required field is present.
 Topology build(const Draft& draft);
+// The same for one object of a draft without problems.
+Domain build_domain(const DraftDomain& draft);
+Node build_node(const DraftNode& draft);
+ServiceUse build_use(const DraftUse& draft);
+Interconnect build_interconnect(const DraftInterconnect& draft);
 
 }  // namespace ndsip::topology::detail

@@ -1,0 +1,578 @@
+#include "topology/state.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "topology/decode.hpp"
+#include "topology/rules.hpp"
+#include "topology/stages.hpp"
+#include "topology/validate.hpp"
+
+namespace ndsip::topology {
+
+using nlohmann::json;
+using namespace detail;
+using Pair = std::pair<std::string, std::string>;
+using Kind = ObjectId::Kind;
+
+namespace {
+
+const char* const list_keys[] = {"domains", "nodes", "service_uses", "interconnects"};
+
+ObjectId use_id(const Pair& p) { return {Kind::service_use, p.first + ">" + p.second}; }
+ObjectId interconnect_id(const Pair& p) { return {Kind::interconnect, p.first + "|" + p.second}; }
+const ObjectId header_id{Kind::header, ""};
+
+// One element of a list: its identity, where it is, and its canonical content.
+template <class Key>
+struct Element {
+  Key key;
+  const json* value;
+  std::size_t position;
+  std::string content;
+};
+
+// A document cut into objects by identity, or nothing when it cannot be (see state.hpp).
+struct Split {
+  std::string header;
+  std::vector<Element<std::string>> domains, nodes;
+  std::vector<Element<Pair>> uses, interconnects;
+};
+
+const json* member(const json& obj, const char* key) {
+  const auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+const std::string* string_member(const json& obj, const char* key) {
+  const json* v = member(obj, key);
+  return v && v->is_string() ? v->get_ptr<const std::string*>() : nullptr;
+}
+
+std::optional<Split> split(const json& doc) {
+  if (!doc.is_object()) return std::nullopt;
+  const json* version = member(doc, "version");
+  if (!version || !(version->is_number_integer() || version->is_number_unsigned()) || *version != 1) return std::nullopt;
+  Split s;
+  json header = json::object();
+  for (const auto& [key, value] : doc.items()) {
+    if (std::find(std::begin(list_keys), std::end(list_keys), key) == std::end(list_keys)) header[key] = value;
+  }
+  s.header = header.dump();
+  for (const char* key : list_keys) {
+    const json* list = member(doc, key);
+    const bool required = key == list_keys[0] || key == list_keys[1];
+    if (list ? !list->is_array() : required) return std::nullopt;
+  }
+  // Names first: an entry without one, or two with the same, make the document one for the
+  // full check.
+  auto named = [](const json& list, std::vector<Element<std::string>>& out) {
+    std::unordered_set<std::string_view> seen;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string* name = list[i].is_object() ? string_member(list[i], "name") : nullptr;
+      if (!name || !seen.insert(*name).second) return false;
+      out.push_back({*name, &list[i], i, list[i].dump()});
+    }
+    return true;
+  };
+  if (!named(doc["domains"], s.domains) || !named(doc["nodes"], s.nodes)) return std::nullopt;
+  if (const json* uses = member(doc, "service_uses")) {
+    std::set<Pair> seen;
+    for (std::size_t i = 0; i < uses->size(); ++i) {
+      const json& u = (*uses)[i];
+      const std::string* val = u.is_object() ? string_member(u, "val_server") : nullptr;
+      const std::string* seal = u.is_object() ? string_member(u, "seal_server") : nullptr;
+      if (!val || !seal || !seen.emplace(*val, *seal).second) return std::nullopt;
+      s.uses.push_back({Pair(*val, *seal), &u, i, u.dump()});
+    }
+  }
+  if (const json* ics = member(doc, "interconnects")) {
+    std::set<Pair> seen;
+    for (std::size_t i = 0; i < ics->size(); ++i) {
+      const json& ic = (*ics)[i];
+      const json* between = ic.is_object() ? member(ic, "between") : nullptr;
+      if (!between || !between->is_array() || between->size() != 2 || !(*between)[0].is_string() ||
+          !(*between)[1].is_string() || (*between)[0] == (*between)[1]) {
+        return std::nullopt;
+      }
+      const std::string& a = (*between)[0].get_ref<const std::string&>();
+      const std::string& b = (*between)[1].get_ref<const std::string&>();
+      Pair pair = a < b ? Pair(a, b) : Pair(b, a);
+      if (!seen.insert(pair).second) return std::nullopt;
+      s.interconnects.push_back({std::move(pair), &ic, i, ic.dump()});
+    }
+  }
+  return s;
+}
+
+template <class Draft>
+struct Entry {
+  Draft draft;
+  std::string content;
+};
+
+template <class Key>
+using Positions = std::conditional_t<std::is_same_v<Key, Pair>, std::map<Pair, std::size_t>,
+                                     std::unordered_map<std::string, std::size_t>>;
+
+// Which objects to check: touched, their dependents, and the ones that had problems.
+struct CheckSet {
+  std::set<std::string> domains, nodes;
+  std::set<Pair> uses, interconnects;
+};
+
+}  // namespace
+
+struct TopologyState::Impl {
+  // The document in force, by identity.
+  std::string header;
+  std::unordered_map<std::string, Entry<DraftDomain>> domains;
+  std::unordered_map<std::string, Entry<DraftNode>> nodes;
+  std::map<Pair, Entry<DraftUse>> uses;
+  std::map<Pair, Entry<DraftInterconnect>> interconnects;
+  struct Where {
+    Positions<std::string> domains, nodes;
+    Positions<Pair> uses, interconnects;
+  } where;
+
+  // Who holds a unique value, who refers to whom: what a change makes worth checking again.
+  std::unordered_map<std::string, std::vector<std::pair<std::string, std::size_t>>> address_holders, prefix_holders;
+  std::unordered_map<std::string, std::vector<std::string>> identity_holders;  // lowercase identity
+  std::unordered_map<std::string, std::set<Pair>> uses_of, interconnects_of;   // node -> relations naming it
+  std::unordered_map<std::string, std::set<std::string>> seg_listers;          // node -> domains listing it
+  std::unordered_map<std::string, std::set<std::string>> members;              // domain -> nodes naming it
+
+  // Objects with a problem at the last check: checked again every time (their messages can
+  // name positions and hints that any change may move).
+  CheckSet suspects;
+
+  // The open proposal: what to restore on abort.
+  struct Undo {
+    std::string header;
+    std::vector<std::pair<std::string, std::optional<Entry<DraftDomain>>>> domains;
+    std::vector<std::pair<std::string, std::optional<Entry<DraftNode>>>> nodes;
+    std::vector<std::pair<Pair, std::optional<Entry<DraftUse>>>> uses;
+    std::vector<std::pair<Pair, std::optional<Entry<DraftInterconnect>>>> interconnects;
+    std::optional<Where> where;  // set once the document's positions replaced them
+    CheckSet suspects;
+  };
+  std::optional<Undo> undo;
+
+  // --- indexes -------------------------------------------------------------------------
+  template <class Holders, class Value>
+  static void hold(Holders& holders, const std::string& key, const Value& who, bool add) {
+    auto& list = holders[key];
+    if (add) {
+      list.push_back(who);
+    } else {
+      list.erase(std::find(list.begin(), list.end(), who));
+      if (list.empty()) holders.erase(key);
+    }
+  }
+  template <class Index, class Value>
+  static void link(Index& index, const std::string& key, const Value& who, bool add) {
+    if (add) {
+      index[key].insert(who);
+    } else if (auto it = index.find(key); it != index.end()) {
+      it->second.erase(who);
+      if (it->second.empty()) index.erase(it);
+    }
+  }
+
+  void index(const std::string& name, const DraftNode& n, bool add) {
+    for (std::size_t k = 0; k < n.addresses.size(); ++k) {
+      if (n.addresses[k]) hold(address_holders, *n.addresses[k], std::pair(name, k), add);
+    }
+    for (std::size_t k = 0; k < n.protects.size(); ++k) {
+      if (n.protects[k]) hold(prefix_holders, *n.protects[k], std::pair(name, k), add);
+    }
+    if (n.identity) hold(identity_holders, lower(*n.identity), name, add);
+    if (n.domain) link(members, *n.domain, name, add);
+  }
+  void index(const std::string& name, const DraftDomain& d, bool add) {
+    for (const auto& seg : d.segs) {
+      if (seg) link(seg_listers, *seg, name, add);
+    }
+  }
+  void index(const Pair& key, const DraftUse&, bool add) {
+    link(uses_of, key.first, key, add);
+    link(uses_of, key.second, key, add);
+  }
+  void index(const Pair& key, const DraftInterconnect&, bool add) {
+    link(interconnects_of, key.first, key, add);
+    link(interconnects_of, key.second, key, add);
+  }
+
+  // --- what to check ---------------------------------------------------------------------
+  void dependents(const std::string& name, const DraftNode& n, CheckSet& out) const {
+    out.nodes.insert(name);
+    auto add_all = [](const auto& index, const std::string& key, auto& into) {
+      if (auto it = index.find(key); it != index.end()) into.insert(it->second.begin(), it->second.end());
+    };
+    add_all(seg_listers, name, out.domains);
+    add_all(uses_of, name, out.uses);
+    add_all(interconnects_of, name, out.interconnects);
+    // Whoever shares a unique value: which of them is "first" can change.
+    auto holders = [&](const auto& index, const std::string& key) {
+      if (auto it = index.find(key); it != index.end()) {
+        for (const auto& h : it->second) out.nodes.insert(h.first);
+      }
+    };
+    for (const auto& a : n.addresses) {
+      if (a) holders(address_holders, *a);
+    }
+    for (const auto& p : n.protects) {
+      if (p) holders(prefix_holders, *p);
+    }
+    if (n.identity) {
+      if (auto it = identity_holders.find(lower(*n.identity)); it != identity_holders.end()) {
+        out.nodes.insert(it->second.begin(), it->second.end());
+      }
+    }
+  }
+  void dependents(const std::string& name, const DraftDomain&, CheckSet& out) const {
+    out.domains.insert(name);
+    if (auto it = members.find(name); it != members.end()) out.nodes.insert(it->second.begin(), it->second.end());
+  }
+  void dependents(const Pair& key, const DraftUse&, CheckSet& out) const { out.uses.insert(key); }
+  void dependents(const Pair& key, const DraftInterconnect&, CheckSet& out) const { out.interconnects.insert(key); }
+
+  // --- the view the rules read --------------------------------------------------------------
+  bool nodes_complete() const { return true; }
+  bool domains_complete() const { return true; }
+  const DraftNode* node(const std::string& name) const {
+    const auto it = nodes.find(name);
+    return it == nodes.end() ? nullptr : &it->second.draft;
+  }
+  const DraftDomain* domain(const std::string& name) const {
+    const auto it = domains.find(name);
+    return it == domains.end() ? nullptr : &it->second.draft;
+  }
+  std::size_t node_position(const std::string& name) const { return where.nodes.at(name); }
+  std::size_t domain_position(const std::string& name) const { return where.domains.at(name); }
+  template <class Map>
+  static std::vector<std::string> in_order(const Map& positions) {
+    std::vector<std::pair<std::size_t, std::string>> v;
+    for (const auto& [name, pos] : positions) v.emplace_back(pos, name);
+    std::sort(v.begin(), v.end());
+    std::vector<std::string> out;
+    for (auto& [pos, name] : v) out.push_back(std::move(name));
+    return out;
+  }
+  std::vector<std::string> node_names() const { return in_order(where.nodes); }
+  std::vector<std::string> domain_names() const { return in_order(where.domains); }
+  bool listed_seg(const std::string& name) const {
+    const DraftNode* n = node(name);
+    const DraftDomain* d = n && n->domain ? domain(*n->domain) : nullptr;
+    return d && std::find(d->segs.begin(), d->segs.end(), std::optional<std::string>(name)) != d->segs.end();
+  }
+  detail::Where first_of(const std::vector<std::pair<std::string, std::size_t>>& holders) const {
+    detail::Where first{SIZE_MAX, SIZE_MAX};
+    for (const auto& [name, item] : holders) first = std::min(first, detail::Where{where.nodes.at(name), item});
+    return first;
+  }
+  detail::Where first_address(const std::string& a) const { return first_of(address_holders.at(a)); }
+  detail::Where first_prefix(const std::string& p) const { return first_of(prefix_holders.at(p)); }
+  std::size_t first_identity(const std::string& id) const {
+    std::size_t first = SIZE_MAX;
+    for (const std::string& name : identity_holders.at(id)) first = std::min(first, where.nodes.at(name));
+    return first;
+  }
+  std::size_t first_use(const std::string& val, const std::string& seal) const { return where.uses.at({val, seal}); }
+  std::size_t first_interconnect(const std::string& a, const std::string& b) const {
+    return where.interconnects.at({a, b});
+  }
+
+  // --- applying a split document ----------------------------------------------------------
+  // Replaces the objects of one list with the split's, recording the old ones in `undo` and
+  // the touched identities in `delta`; `touched` gets them and their dependents before and
+  // after.
+  template <class Key, class Draft, class Map, class Ids>
+  void replace(Map& map, const std::vector<Element<Key>>& elements, Positions<Key>& positions,
+               std::vector<std::pair<Key, std::optional<Entry<Draft>>>>& undo_list, Ids id_of, Delta& delta,
+               CheckSet& touched) {
+    positions.clear();
+    for (const Element<Key>& e : elements) positions.emplace(e.key, e.position);
+    auto put = [&](const Key& key, std::optional<Entry<Draft>> now) {
+      auto it = map.find(key);
+      std::optional<Entry<Draft>> before;
+      if (it != map.end()) {
+        dependents(key, it->second.draft, touched);
+        index(key, it->second.draft, false);
+        before = std::move(it->second);
+        map.erase(it);
+      }
+      if (now) {
+        index(key, now->draft, true);
+        auto& placed = map.emplace(key, std::move(*now)).first->second;
+        dependents(key, placed.draft, touched);
+      }
+      undo_list.emplace_back(key, std::move(before));
+    };
+    std::vector<Key> gone;
+    for (const auto& [key, entry] : map) {
+      if (!positions.count(key)) gone.push_back(key);
+    }
+    for (const Key& key : gone) {
+      delta.removed.push_back(id_of(key));
+      put(key, std::nullopt);
+    }
+    for (const Element<Key>& e : elements) {
+      auto it = map.find(e.key);
+      if (it != map.end() && it->second.content == e.content) continue;
+      (it == map.end() ? delta.added : delta.changed).push_back(id_of(e.key));
+      // The draft is decoded again, with problems, when the object is checked.
+      Problems ignored;
+      put(e.key, Entry<Draft>{decode_one<Draft>(*e.value, "", ignored), e.content});
+    }
+  }
+
+  template <class Draft>
+  static Draft decode_one(const json& value, const std::string& ptr, Problems& problems) {
+    if constexpr (std::is_same_v<Draft, DraftDomain>) return decode_domain(value, ptr, problems);
+    if constexpr (std::is_same_v<Draft, DraftNode>) return decode_node(value, ptr, problems);
+    if constexpr (std::is_same_v<Draft, DraftUse>) return decode_use(value, ptr, problems);
+    if constexpr (std::is_same_v<Draft, DraftInterconnect>) return decode_interconnect(value, ptr, problems);
+  }
+
+  template <class Key, class Draft, class Map>
+  void restore(Map& map, std::vector<std::pair<Key, std::optional<Entry<Draft>>>>& undo_list) {
+    for (auto it = undo_list.rbegin(); it != undo_list.rend(); ++it) {
+      auto& [key, before] = *it;
+      if (auto now = map.find(key); now != map.end()) {
+        index(key, now->second.draft, false);
+        map.erase(now);
+      }
+      if (before) {
+        index(key, before->draft, true);
+        map.emplace(key, std::move(*before));
+      }
+    }
+  }
+};
+
+TopologyState::TopologyState() : impl_(std::make_unique<Impl>()) {}
+TopologyState::~TopologyState() = default;
+
+bool TopologyState::proposing() const { return impl_->undo.has_value(); }
+bool TopologyState::empty() const { return impl_->nodes.empty() && impl_->header.empty(); }
+
+Proposal TopologyState::propose(const std::string& text) {
+  if (proposing()) throw std::logic_error("TopologyState: a proposal is already open");
+  Impl& s = *impl_;
+  s.undo.emplace();
+  s.undo->header = s.header;
+  s.undo->suspects = s.suspects;
+  Proposal p;
+  Problems problems;
+  const std::optional<json> doc = parse_document(text, problems);
+  std::optional<Split> parts = doc ? split(*doc) : std::nullopt;
+  if (!parts) {
+    // Not cut into objects by identity: checked in full; it has problems (see state.hpp).
+    p.checked_in_full = true;
+    p.problems = load_topology_text(text).problems;
+    if (p.problems.empty()) throw std::logic_error("TopologyState: a document without identities passed the full check");
+    return p;
+  }
+  p.checked_in_full = s.nodes.empty() && s.domains.empty();
+
+  Impl::Undo& undo = *s.undo;
+  undo.where = std::move(s.where);
+  s.where = {};
+  if (parts->header != s.header) {
+    (s.header.empty() ? p.delta.added : p.delta.changed).push_back(header_id);
+    s.header = parts->header;
+  }
+  CheckSet check = s.suspects;
+  s.replace(s.domains, parts->domains, s.where.domains, undo.domains,
+            [](const std::string& n) { return ObjectId{Kind::domain, n}; }, p.delta, check);
+  s.replace(s.nodes, parts->nodes, s.where.nodes, undo.nodes, [](const std::string& n) { return ObjectId{Kind::node, n}; },
+            p.delta, check);
+  s.replace(s.uses, parts->uses, s.where.uses, undo.uses, use_id, p.delta, check);
+  s.replace(s.interconnects, parts->interconnects, s.where.interconnects, undo.interconnects, interconnect_id, p.delta,
+            check);
+  // Suspects' co-holders of unique values: after a reordering the "first" may be the other.
+  for (const std::string& name : s.suspects.nodes) {
+    if (auto it = s.nodes.find(name); it != s.nodes.end()) s.dependents(name, it->second.draft, check);
+  }
+  for (auto* list : {&p.delta.added, &p.delta.changed, &p.delta.removed}) std::sort(list->begin(), list->end());
+
+  // The document level, then each object to check: decoded again at its position (for the
+  // pointers of its own problems), then the rules.
+  decode_document_level(*doc, problems);
+  s.suspects = {};
+  Rules<Impl> rules(s, problems);
+  auto check_list = [&](const auto& keys, const auto& map, const auto& elements_by_key, const char* list, auto rule,
+                        auto& suspects) {
+    for (const auto& key : keys) {
+      const auto entry = map.find(key);
+      if (entry == map.end()) continue;  // removed
+      const std::size_t before = problems.size();
+      const auto& [value, position] = elements_by_key.at(key);
+      using Draft = std::decay_t<decltype(entry->second.draft)>;
+      Impl::decode_one<Draft>(*value, pointer(std::string("/") + list, position), problems);
+      rule(position, entry->second.draft);
+      if (problems.size() != before) suspects.insert(key);
+      ++p.objects_checked;
+    }
+  };
+  // Only the checked objects need their elements found again.
+  auto locate_elements = [](const auto& elements, const auto& keys) {
+    using Key = std::decay_t<decltype(elements.front().key)>;
+    std::map<Key, std::pair<const json*, std::size_t>> out;
+    if (keys.empty()) return out;
+    for (const auto& e : elements) {
+      if (keys.count(e.key)) out.emplace(e.key, std::pair(e.value, e.position));
+    }
+    return out;
+  };
+  check_list(check.domains, s.domains, locate_elements(parts->domains, check.domains), "domains",
+             [&](std::size_t i, const DraftDomain& d) { rules.domain(i, d); }, s.suspects.domains);
+  check_list(check.nodes, s.nodes, locate_elements(parts->nodes, check.nodes), "nodes",
+             [&](std::size_t i, const DraftNode& n) { rules.node(i, n); }, s.suspects.nodes);
+  check_list(check.uses, s.uses, locate_elements(parts->uses, check.uses), "service_uses",
+             [&](std::size_t i, const DraftUse& u) { rules.use(i, u); }, s.suspects.uses);
+  check_list(check.interconnects, s.interconnects, locate_elements(parts->interconnects, check.interconnects),
+             "interconnects", [&](std::size_t i, const DraftInterconnect& ic) { rules.interconnect(i, ic); },
+             s.suspects.interconnects);
+  finish(text, problems);
+  p.problems = std::move(problems);
+  if (!p.problems.empty()) return p;
+
+  // What the journal and the planner get.
+  auto record = [&](const ObjectId& id, const std::string* content) {
+    if (content) {
+      p.put.emplace(id.to_string(), *content);
+    } else {
+      p.erase.push_back(id.to_string());
+    }
+  };
+  if (parts->header != undo.header) record(header_id, &s.header);
+  for (const auto& [name, before] : undo.domains) {
+    const auto now = s.domains.find(name);
+    record({Kind::domain, name}, now == s.domains.end() ? nullptr : &now->second.content);
+    if (now != s.domains.end()) p.model.domains.push_back(build_domain(now->second.draft));
+    if (before) p.model.old_domains.push_back(build_domain(before->draft));
+    if (now == s.domains.end()) p.model.removed.push_back({Kind::domain, name});
+  }
+  for (const auto& [name, before] : undo.nodes) {
+    const auto now = s.nodes.find(name);
+    record({Kind::node, name}, now == s.nodes.end() ? nullptr : &now->second.content);
+    if (now != s.nodes.end()) p.model.nodes.push_back(build_node(now->second.draft));
+    if (before) p.model.old_nodes.push_back(build_node(before->draft));
+    if (now == s.nodes.end()) p.model.removed.push_back({Kind::node, name});
+  }
+  for (const auto& [key, before] : undo.uses) {
+    const auto now = s.uses.find(key);
+    record(use_id(key), now == s.uses.end() ? nullptr : &now->second.content);
+    if (now != s.uses.end()) p.model.uses.push_back(build_use(now->second.draft));
+    if (before) p.model.old_uses.push_back(build_use(before->draft));
+    if (now == s.uses.end()) p.model.removed.push_back(use_id(key));
+  }
+  for (const auto& [key, before] : undo.interconnects) {
+    const auto now = s.interconnects.find(key);
+    record(interconnect_id(key), now == s.interconnects.end() ? nullptr : &now->second.content);
+    if (now != s.interconnects.end()) p.model.interconnects.push_back(build_interconnect(now->second.draft));
+    if (before) p.model.old_interconnects.push_back(build_interconnect(before->draft));
+    if (now == s.interconnects.end()) p.model.removed.push_back(interconnect_id(key));
+  }
+  return p;
+}
+
+void TopologyState::commit() {
+  if (!proposing()) throw std::logic_error("TopologyState: no proposal to commit");
+  impl_->undo.reset();
+}
+
+void TopologyState::abort() {
+  if (!proposing()) throw std::logic_error("TopologyState: no proposal to abort");
+  Impl& s = *impl_;
+  Impl::Undo& undo = *s.undo;
+  s.restore(s.interconnects, undo.interconnects);
+  s.restore(s.uses, undo.uses);
+  s.restore(s.nodes, undo.nodes);
+  s.restore(s.domains, undo.domains);
+  s.header = std::move(undo.header);
+  if (undo.where) s.where = std::move(*undo.where);
+  s.suspects = std::move(undo.suspects);
+  s.undo.reset();
+}
+
+Topology TopologyState::topology() const {
+  const Impl& s = *impl_;
+  Topology t;
+  t.version = 1;
+  if (const auto header = json::parse(s.header.empty() ? "{}" : s.header); header.contains("name") && header["name"].is_string()) {
+    t.name = header["name"].get<std::string>();
+  }
+  auto ordered = [](const auto& positions) {
+    using Key = typename std::decay_t<decltype(positions)>::key_type;
+    std::vector<std::pair<std::size_t, Key>> v;
+    for (const auto& [key, pos] : positions) v.emplace_back(pos, key);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  for (const auto& [pos, key] : ordered(s.where.domains)) t.domains.push_back(build_domain(s.domains.at(key).draft));
+  for (const auto& [pos, key] : ordered(s.where.nodes)) t.nodes.push_back(build_node(s.nodes.at(key).draft));
+  for (const auto& [pos, key] : ordered(s.where.uses)) t.service_uses.push_back(build_use(s.uses.at(key).draft));
+  for (const auto& [pos, key] : ordered(s.where.interconnects)) {
+    t.interconnects.push_back(build_interconnect(s.interconnects.at(key).draft));
+  }
+  return t;
+}
+
+std::string TopologyState::name() const {
+  const auto header = json::parse(impl_->header.empty() ? "{}" : impl_->header);
+  return header.contains("name") && header["name"].is_string() ? header["name"].get<std::string>() : std::string();
+}
+
+std::size_t TopologyState::node_count() const { return impl_->nodes.size(); }
+
+ObjectTexts TopologyState::objects() const {
+  const Impl& s = *impl_;
+  ObjectTexts out;
+  if (!s.header.empty()) out.emplace(header_id.to_string(), s.header);
+  for (const auto& [k, e] : s.domains) out.emplace(ObjectId{Kind::domain, k}.to_string(), e.content);
+  for (const auto& [k, e] : s.nodes) out.emplace(ObjectId{Kind::node, k}.to_string(), e.content);
+  for (const auto& [k, e] : s.uses) out.emplace(use_id(k).to_string(), e.content);
+  for (const auto& [k, e] : s.interconnects) out.emplace(interconnect_id(k).to_string(), e.content);
+  return out;
+}
+
+std::string assemble(const ObjectTexts& objects) {
+  // Keys name their kind ("node x", "domain y", ...; the header is "topology"); contents are
+  // canonical JSON, pasted as they are (no parse and dump of the whole).
+  std::string header = "{}";
+  std::vector<const std::string*> lists[4];
+  for (const auto& [key, content] : objects) {
+    if (key == header_id.to_string()) {
+      header = content;
+    } else if (key.rfind("domain ", 0) == 0) {
+      lists[0].push_back(&content);
+    } else if (key.rfind("node ", 0) == 0) {
+      lists[1].push_back(&content);
+    } else if (key.rfind("service-use ", 0) == 0) {
+      lists[2].push_back(&content);
+    } else if (key.rfind("interconnect ", 0) == 0) {
+      lists[3].push_back(&content);
+    } else {
+      throw std::invalid_argument("not a topology object key: \"" + key + "\"");
+    }
+  }
+  std::string out = header.substr(0, header.size() - 1);  // without its closing brace
+  bool first = header.size() <= 2;
+  for (int l = 0; l < 4; ++l) {
+    out += first ? "\n" : ",\n";
+    first = false;
+    out += std::string("\"") + list_keys[l] + "\": [";
+    for (std::size_t i = 0; i < lists[l].size(); ++i) out += (i ? ",\n  " : "\n  ") + *lists[l][i];
+    out += "\n]";
+  }
+  return out + "\n}\n";
+}
+
+}  // namespace ndsip::topology

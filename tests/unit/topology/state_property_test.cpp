@@ -1,0 +1,89 @@
+// The property of the incremental check (state.hpp): for random topologies, valid and
+// invalid, and random changes to them, checking the changed document against the state
+// gives exactly the problems of a full load of it (pointer, message and line), and what it
+// keeps is the same model. Names, addresses and identities come from small pools, so clashes,
+// unknown references and wrong roles are common; a few documents cannot be cut into objects
+// at all and take the full path.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "topology/delta.hpp"
+#include "topology/load.hpp"
+#include "topology/state.hpp"
+#include "support/random_topology.hpp"
+
+using namespace ndsip::topology;
+using nlohmann::json;
+using ndsip::testing::Generator;
+
+namespace {
+
+std::string to_text(const std::vector<Problem>& problems) {
+  std::string out;
+  for (const Problem& p : problems) out += std::to_string(p.line) + " " + p.to_string() + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST(StateProperty, IncrementalCheckGivesTheProblemsOfAFullLoad) {
+  int incremental = 0, incremental_with_problems = 0, valid = 0, total = 0;
+  for (unsigned seed = 1; seed <= 200; ++seed) {
+    Generator gen(seed);
+    TopologyState state;
+    json doc = gen.topology();
+    // A chain of changes, each checked against the state the previous one left (kept even
+    // with problems: a datastore can hold an invalid topology for a while).
+    for (int step = 0; step < 8; ++step) {
+      const std::string text = doc.dump(1);
+      Proposal p = state.propose(text);
+      const LoadResult full = load_topology_text(text);
+      ++total;
+      ASSERT_EQ(to_text(p.problems), to_text(full.problems)) << "seed " << seed << " step " << step << "\n" << text;
+      if (!p.checked_in_full) {
+        ++incremental;
+        if (!p.problems.empty()) ++incremental_with_problems;
+      }
+      if (full.topology) {
+        ++valid;
+        // What is kept is the model a full load builds, in the same order.
+        const Topology kept = state.topology();
+        EXPECT_TRUE(diff(kept, *full.topology).empty()) << "seed " << seed << " step " << step;
+        EXPECT_EQ(kept.nodes.size(), full.topology->nodes.size());
+      }
+      // Half the time the proposal is taken back: the state must be the one before.
+      if (step > 0 && (gen.chance(50) || (!p.problems.empty() && gen.chance(50)))) {
+        state.abort();
+      } else {
+        state.commit();
+      }
+      gen.change(doc);
+    }
+  }
+  // The incremental path must be what is exercised, including with problems.
+  EXPECT_GT(incremental, total / 2) << incremental << " of " << total;
+  EXPECT_GT(incremental_with_problems, total / 4);
+  EXPECT_GT(valid, 20);
+}
+
+TEST(StateProperty, AbortRestoresTheStateExactly) {
+  for (unsigned seed = 1; seed <= 100; ++seed) {
+    Generator gen(seed);
+    TopologyState state;
+    json doc = gen.topology();
+    const std::string before = doc.dump(1);
+    state.propose(before);
+    state.commit();
+    const ObjectTexts objects = state.objects();
+    gen.change(doc);
+    state.propose(doc.dump(1));
+    state.abort();
+    EXPECT_EQ(state.objects(), objects) << "seed " << seed;
+    // And the check after the abort is the check of the unchanged document.
+    Proposal again = state.propose(before);
+    EXPECT_EQ(to_text(again.problems), to_text(load_topology_text(before).problems)) << "seed " << seed;
+    if (!again.checked_in_full) EXPECT_TRUE(again.delta.empty()) << "seed " << seed;
+    state.abort();
+  }
+}
