@@ -17,22 +17,6 @@ using topology::Topology;
 
 namespace {
 
-// Name look-ups for the whole topology, built once per plan: a 10,000-node topology would
-// otherwise cost a linear scan per hop.
-struct Index {
-  explicit Index(const Topology& t) {
-    for (const Node& n : t.nodes) nodes.emplace(n.name, &n);
-    for (const topology::Domain& d : t.domains) domains.emplace(d.name, &d);
-  }
-  const Node& node(const std::string& name) const { return *nodes.at(name); }
-  const topology::Domain* domain(const std::string& name) const {
-    auto it = domains.find(name);
-    return it == domains.end() ? nullptr : it->second;
-  }
-  std::unordered_map<std::string, const Node*> nodes;
-  std::unordered_map<std::string, const topology::Domain*> domains;
-};
-
 // One node pair the topology asks to protect, with the reference points between them.
 struct ProtectedPair {
   std::string x, y;                      // x < y
@@ -78,55 +62,29 @@ std::string service_list(const std::vector<Service>& services) {
   return common::join(names, ", ");
 }
 
+using Pair = std::pair<std::string, std::string>;  // two node names, the smaller first
+
+// The nodes and domains by name.
+struct Model {
+  std::unordered_map<std::string, Node> nodes;
+  std::unordered_map<std::string, topology::Domain> domains;
+  const Node& node(const std::string& name) const { return nodes.at(name); }
+  const topology::Domain* domain(const std::string& name) const {
+    auto it = domains.find(name);
+    return it == domains.end() ? nullptr : &it->second;
+  }
+};
+
 // The node that does Za for `n`: itself when it is one of its domain's SEGs or its domain
 // has none (it then runs Za end to end), otherwise its domain's first SEG.
-std::string za_end(const Index& t, const Node& n) {
+std::string za_end(const Model& t, const Node& n) {
   const topology::Domain* d = t.domain(n.domain);
   if (!d || d->segs.empty()) return n.name;
   if (std::find(d->segs.begin(), d->segs.end(), n.name) != d->segs.end()) return n.name;
   return d->segs.front();
 }
 
-// Every protected pair of the topology, keyed (and so ordered) by its two node names, and
-// the CAPIF relations, which get no tunnel but are reported by both ends.
-struct Relations {
-  std::map<std::pair<std::string, std::string>, ProtectedPair> pairs;
-  std::unordered_map<std::string, std::vector<OutsidePoint>> capif_by_node;
-};
-
-Relations relations(const Topology& t) {
-  Relations r;
-  auto add = [&](const std::string& a, const std::string& b, const std::set<std::string>& points,
-                 const std::string& reason) {
-    const auto key = std::minmax(a, b);
-    ProtectedPair& p = r.pairs[{key.first, key.second}];
-    p.x = key.first;
-    p.y = key.second;
-    p.reference_points.insert(points.begin(), points.end());
-    p.reasons.push_back(reason);
-  };
-  for (const topology::ServiceUse& use : t.service_uses) {
-    if (use.via_capif) {
-      const std::string why = use.val_server + " reaches " + use.seal_server + " through CAPIF (" +
-                              service_list(use.services) + ")";
-      for (const auto& [node, peer] : {std::pair{use.val_server, use.seal_server},
-                                       std::pair{use.seal_server, use.val_server}}) {
-        r.capif_by_node[node].push_back({std::string(refpoint::seal_s) + " (CAPIF)", peer,
-                                         "CAPIF-2e security (TS 33.122), no tunnel", why, OutsideKind::capif});
-      }
-      continue;
-    }
-    add(use.val_server, use.seal_server, access_points(use.services),
-        use.val_server + " uses " + use.seal_server + " (" + service_list(use.services) + ")");
-  }
-  for (const topology::Interconnect& ic : t.interconnects) {
-    add(ic.a, ic.b, interconnect_points(ic.services),
-        ic.a + " and " + ic.b + " interconnect (" + service_list(ic.services) + ")");
-  }
-  return r;
-}
-
-std::vector<Hop> path(const Index& t, const Node& x, const Node& y) {
+std::vector<Hop> path(const Model& t, const Node& x, const Node& y) {
   if (x.domain == y.domain) return {{x.name, y.name, Zone::zb, ""}};
   const std::string sx = za_end(t, x), sy = za_end(t, y);
   std::vector<Hop> hops;
@@ -162,26 +120,185 @@ bool is_v6(const std::string& address) { return address.find(':') != std::string
 const char* to_string(Zone zone) { return zone == Zone::za ? "Za" : "Zb"; }
 const char* to_string(OutsideKind kind) { return kind == OutsideKind::capif ? "capif" : "tls"; }
 
+// The planner's view of one topology, kept up to date change by change (apply()), with the
+// indexes that say whose plan a change can touch: every protected pair under each node its
+// path passes (both ends and the SEGs doing their Za), and the reverse.
 struct Planner::Context {
-  Context(const Topology& t, const PolicySet& p) : topology(t), policies(p), index(t) {
-    rel = relations(t);
-    // Each pair under every node its path can pass: both ends and the SEGs doing their Za.
-    // Map order, so a node sees its pairs in the same order on every run.
-    for (const auto& [key, pair] : rel.pairs) {
-      std::set<std::string> on_path = {pair.x, pair.y, za_end(index, index.node(pair.x)),
-                                       za_end(index, index.node(pair.y))};
-      for (const std::string& n : on_path) by_node[n].push_back(&pair);
+  explicit Context(const PolicySet& p) : policies(p) {}
+
+  const PolicySet& policies;
+  Model model;
+  std::map<Pair, ProtectedPair> pairs;                           // from uses and interconnects
+  std::map<Pair, topology::ServiceUse> capif;                     // uses through CAPIF, by (val, seal)
+  std::unordered_map<std::string, std::set<Pair>> capif_of;      // node -> CAPIF uses naming it
+  std::unordered_map<std::string, std::set<Pair>> by_node;       // node -> pairs whose path passes it
+  std::map<Pair, std::set<std::string>> path_of;                 // pair -> nodes on its path
+  std::unordered_map<std::string, std::set<Pair>> ends_of;       // node -> pairs it is an end of
+  std::unordered_map<std::string, std::set<std::string>> members;  // domain -> its nodes
+
+  static Pair key(const std::string& a, const std::string& b) { return a < b ? Pair(a, b) : Pair(b, a); }
+
+  void add_pair(const std::string& a, const std::string& b, const std::set<std::string>& points, std::string reason) {
+    const Pair k = key(a, b);
+    ProtectedPair& p = pairs[k];
+    p.x = k.first;
+    p.y = k.second;
+    p.reference_points.insert(points.begin(), points.end());
+    p.reasons.push_back(std::move(reason));
+    ends_of[k.first].insert(k);
+    ends_of[k.second].insert(k);
+  }
+  void remove_pair(const Pair& k) {
+    pairs.erase(k);
+    for (const std::string& end : {k.first, k.second}) {
+      if (auto it = ends_of.find(end); it != ends_of.end() && it->second.erase(k) && it->second.empty()) ends_of.erase(it);
     }
   }
-  const Topology& topology;
-  const PolicySet& policies;
-  const Index index;
-  Relations rel;
-  std::unordered_map<std::string, std::vector<const ProtectedPair*>> by_node;
+
+  void add(const topology::ServiceUse& use) {
+    if (use.via_capif) {
+      const Pair k(use.val_server, use.seal_server);
+      capif.emplace(k, use);
+      capif_of[use.val_server].insert(k);
+      capif_of[use.seal_server].insert(k);
+      return;
+    }
+    add_pair(use.val_server, use.seal_server, access_points(use.services),
+             use.val_server + " uses " + use.seal_server + " (" + service_list(use.services) + ")");
+  }
+  void remove(const topology::ServiceUse& use) {
+    if (use.via_capif) {
+      const Pair k(use.val_server, use.seal_server);
+      capif.erase(k);
+      for (const std::string& n : {use.val_server, use.seal_server}) {
+        if (auto it = capif_of.find(n); it != capif_of.end() && it->second.erase(k) && it->second.empty()) capif_of.erase(it);
+      }
+      return;
+    }
+    remove_pair(key(use.val_server, use.seal_server));
+  }
+  void add(const topology::Interconnect& ic) {
+    add_pair(ic.a, ic.b, interconnect_points(ic.services),
+             ic.a + " and " + ic.b + " interconnect (" + service_list(ic.services) + ")");
+  }
+  void remove(const topology::Interconnect& ic) { remove_pair(key(ic.a, ic.b)); }
+  void add(const Node& n) {
+    members[n.domain].insert(n.name);
+    model.nodes.insert_or_assign(n.name, n);
+  }
+  void remove(const Node& n) {
+    if (auto it = members.find(n.domain); it != members.end() && it->second.erase(n.name) && it->second.empty()) members.erase(it);
+    model.nodes.erase(n.name);
+  }
+  void add(const topology::Domain& d) { model.domains.insert_or_assign(d.name, d); }
+  void remove(const topology::Domain& d) { model.domains.erase(d.name); }
+
+  // Puts a pair under the nodes of its path (again, after its ends or their domains changed).
+  void link(const Pair& k) {
+    const ProtectedPair& pair = pairs.at(k);
+    const Node& x = model.node(pair.x);
+    const Node& y = model.node(pair.y);
+    std::set<std::string> on_path = {pair.x, pair.y, za_end(model, x), za_end(model, y)};
+    for (const std::string& n : on_path) by_node[n].insert(k);
+    path_of[k] = std::move(on_path);
+  }
+  void unlink(const Pair& k) {
+    auto it = path_of.find(k);
+    if (it == path_of.end()) return;
+    for (const std::string& n : it->second) {
+      if (auto b = by_node.find(n); b != by_node.end() && b->second.erase(k) && b->second.empty()) by_node.erase(b);
+    }
+    path_of.erase(it);
+  }
+
+  // A node, and every node that carries a pair with it or through it.
+  void near(const std::string& n, std::set<std::string>& out) const {
+    out.insert(n);
+    if (auto it = by_node.find(n); it != by_node.end()) {
+      for (const Pair& k : it->second) out.insert(path_of.at(k).begin(), path_of.at(k).end());
+    }
+    if (auto it = capif_of.find(n); it != capif_of.end()) {
+      for (const Pair& k : it->second) out.insert({k.first, k.second});
+    }
+  }
 };
 
 Planner::Planner(const Topology& topology, const PolicySet& policies)
-    : context_(std::make_unique<Context>(topology, policies)) {}
+    : context_(std::make_unique<Context>(policies)) {
+  Context& c = *context_;
+  for (const topology::Domain& d : topology.domains) c.add(d);
+  for (const Node& n : topology.nodes) c.add(n);
+  for (const topology::ServiceUse& u : topology.service_uses) c.add(u);
+  for (const topology::Interconnect& ic : topology.interconnects) c.add(ic);
+  for (const auto& [k, pair] : c.pairs) c.link(k);
+}
+
+std::set<std::string> Planner::apply(const topology::ModelChange& change) {
+  Context& c = *context_;
+  std::set<std::string> affected;
+  std::set<Pair> dirty;  // pairs whose path may change
+  auto ends = [&](const std::string& n) {
+    if (auto it = c.ends_of.find(n); it != c.ends_of.end()) dirty.insert(it->second.begin(), it->second.end());
+  };
+  // A domain's CA and SEGs show in its members' plans and in their peers' (the paths).
+  auto domain_members = [&](const std::string& d, bool paths) {
+    if (auto it = c.members.find(d); it == c.members.end()) return;
+    for (const std::string& m : c.members.at(d)) {
+      affected.insert(m);
+      if (paths) ends(m);
+    }
+  };
+  auto relation = [&](const std::string& a, const std::string& b, bool via_capif) {
+    if (via_capif) {
+      affected.insert({a, b});
+    } else {
+      dirty.insert(Context::key(a, b));
+    }
+  };
+  // Before: whose plan shows what is about to go.
+  for (const Node& n : change.old_nodes) {
+    c.near(n.name, affected);
+    ends(n.name);
+  }
+  for (const Node& n : change.nodes) {
+    if (c.model.nodes.count(n.name)) c.near(n.name, affected);
+    ends(n.name);
+  }
+  for (const topology::Domain& d : change.old_domains) domain_members(d.name, true);
+  for (const topology::Domain& d : change.domains) domain_members(d.name, true);
+  for (const auto& u : change.old_uses) relation(u.val_server, u.seal_server, u.via_capif);
+  for (const auto& u : change.uses) relation(u.val_server, u.seal_server, u.via_capif);
+  for (const auto& ic : change.old_interconnects) relation(ic.a, ic.b, false);
+  for (const auto& ic : change.interconnects) relation(ic.a, ic.b, false);
+  for (const Pair& k : dirty) {
+    if (auto it = c.path_of.find(k); it != c.path_of.end()) affected.insert(it->second.begin(), it->second.end());
+    c.unlink(k);
+  }
+
+  // The change itself: the old content out, the new in.
+  for (const auto& u : change.old_uses) c.remove(u);
+  for (const auto& ic : change.old_interconnects) c.remove(ic);
+  for (const Node& n : change.old_nodes) c.remove(n);
+  for (const auto& d : change.old_domains) c.remove(d);
+  for (const auto& d : change.domains) c.add(d);
+  for (const Node& n : change.nodes) c.add(n);
+  for (const auto& u : change.uses) c.add(u);
+  for (const auto& ic : change.interconnects) c.add(ic);
+
+  // After: the paths again, and whose plan shows what came.
+  for (const Pair& k : dirty) {
+    if (c.pairs.count(k)) {
+      c.link(k);
+      affected.insert(c.path_of.at(k).begin(), c.path_of.at(k).end());
+    }
+  }
+  for (const Node& n : change.nodes) c.near(n.name, affected);
+  for (const topology::Domain& d : change.domains) domain_members(d.name, false);
+  for (auto it = affected.begin(); it != affected.end();) {
+    it = c.model.nodes.count(*it) ? std::next(it) : affected.erase(it);
+  }
+  return affected;
+}
 
 Planner::~Planner() = default;
 
@@ -204,13 +321,14 @@ NodePlan plan_node(const Topology& t, const PolicySet& policies, const std::stri
 }
 
 NodePlan Planner::plan(const std::string& name) const {
-  const Index& index = context_->index;
-  const PolicySet& policies = context_->policies;
+  const Context& context = *context_;
+  const Model& index = context.model;
+  const PolicySet& policies = context.policies;
   auto found = index.nodes.find(name);
   if (found == index.nodes.end()) {
     throw std::invalid_argument("node \"" + name + "\" is not in the topology");
   }
-  const Node* self = found->second;
+  const Node* self = &found->second;
   NodePlan plan;
   plan.node = self->name;
   plan.domain = self->domain;
@@ -222,19 +340,26 @@ NodePlan Planner::plan(const std::string& name) const {
     trusted.insert(d->ca_id);
   }
 
+  // CAPIF relations get no tunnel but are reported by both ends.
   std::vector<OutsidePoint> outside;
-  if (auto it = context_->rel.capif_by_node.find(name); it != context_->rel.capif_by_node.end()) {
-    outside = it->second;
+  if (auto it = context.capif_of.find(name); it != context.capif_of.end()) {
+    for (const Pair& k : it->second) {
+      const topology::ServiceUse& use = context.capif.at(k);
+      outside.push_back({std::string(refpoint::seal_s) + " (CAPIF)", name == use.val_server ? use.seal_server : use.val_server,
+                         "CAPIF-2e security (TS 33.122), no tunnel",
+                         use.val_server + " reaches " + use.seal_server + " through CAPIF (" + service_list(use.services) + ")",
+                         OutsideKind::capif});
+    }
   }
-  static const std::vector<const ProtectedPair*> none;
-  auto mine = context_->by_node.find(name);
-  const auto& pairs = mine == context_->by_node.end() ? none : mine->second;
+  static const std::set<Pair> none;
+  auto mine = context.by_node.find(name);
+  const auto& pairs = mine == context.by_node.end() ? none : mine->second;
 
-  // Connections by peer; children by protected pair.
+  // Connections by peer; children by protected pair, in pair order on every run.
   std::map<std::string, ConnectionPlan> by_peer;
   std::map<std::string, std::set<std::string>> templates_by_peer;
-  for (const ProtectedPair* pp : pairs) {
-    const ProtectedPair& pair = *pp;
+  for (const Pair& k : pairs) {
+    const ProtectedPair& pair = context.pairs.at(k);
     const Node& x = index.node(pair.x);
     const Node& y = index.node(pair.y);
     for (const Hop& hop : path(index, x, y)) {

@@ -8,10 +8,12 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "policy/profile.hpp"
+#include "topology/delta.hpp"
 #include "topology/model.hpp"
 
 namespace ndsip::policy {
@@ -84,8 +86,8 @@ struct NodePlan {
 
 // Plans nodes of one topology. The name look-ups and the protected pairs are built once, so
 // planning every node (as validate does) is linear in the size of the topology, not
-// quadratic. Keeps references to its inputs, which must outlive it. Inputs must be validated
-// (load_topology_* and load_policies without problems).
+// quadratic. Keeps its own copy of the topology and a reference to the policies, which must
+// outlive it. Inputs must be validated (load_topology_* and load_policies without problems).
 class Planner {
  public:
   Planner(const topology::Topology& topology, const PolicySet& policies);
@@ -95,6 +97,13 @@ class Planner {
 
   // Throws std::invalid_argument when `node` is not in the topology.
   NodePlan plan(const std::string& node) const;
+
+  // Takes in a change of the topology (validated, as a whole, with its result) and returns
+  // the nodes whose plan it can change: the neighbourhood of what it touches (each node
+  // touched, the nodes that carry a pair with it or through it, the members of a touched
+  // domain and their peers). Every other node's plan is the same as before, byte for byte;
+  // a property test holds it to that. The inverse change (topology::inverse) undoes it.
+  std::set<std::string> apply(const topology::ModelChange& change);
 
  private:
   struct Context;

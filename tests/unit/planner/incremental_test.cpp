@@ -1,0 +1,126 @@
+// The property of incremental planning (Planner::apply): after a random change, every node
+// apply() names re-plans to exactly the plan a fresh Planner of the whole new topology makes,
+// and every node it does not name already had that plan, byte for byte (render_json, which
+// holds every field, the digests and the problems). The inverse change brings every plan back.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "policy/plan.hpp"
+#include "policy/render.hpp"
+#include "support/random_topology.hpp"
+#include "topology/load.hpp"
+#include "topology/state.hpp"
+
+using namespace ndsip;
+using ndsip::testing::Generator;
+using nlohmann::json;
+
+namespace {
+
+const policy::PolicySet& shipped() {
+  static const policy::PolicySet set = [] {
+    policy::PolicyLoadResult r = policy::load_policies(NDSIP_SOURCE_DIR "/policies", NDSIP_SOURCE_DIR "/templates");
+    EXPECT_TRUE(r.problems.empty());
+    return r.set;
+  }();
+  return set;
+}
+
+using Plans = std::map<std::string, std::string>;
+
+Plans full_plans(const topology::Topology& t) {
+  const policy::Planner planner(t, shipped());
+  Plans out;
+  for (const topology::Node& n : t.nodes) out[n.name] = policy::render_json(planner.plan(n.name));
+  return out;
+}
+
+}  // namespace
+
+TEST(IncrementalPlanning, EqualsAFullPlanByteForByte) {
+  std::size_t planned = 0, skipped = 0, changes = 0, domain_changes = 0;
+  for (unsigned seed = 1; seed <= 150; ++seed) {
+    Generator gen(seed);
+    json doc = gen.topology();
+    topology::TopologyState state;
+    // Start from a valid topology.
+    for (int tries = 0; tries < 20 && !topology::load_topology_text(doc.dump(1)).topology; ++tries) doc = gen.topology();
+    const topology::LoadResult first = topology::load_topology_text(doc.dump(1));
+    if (!first.topology) continue;
+    state.propose(doc.dump(1));
+    state.commit();
+    policy::Planner planner(*first.topology, shipped());
+    Plans plans = full_plans(*first.topology);
+
+    for (int step = 0; step < 10; ++step) {
+      json next = doc;
+      gen.change(next);
+      const std::string text = next.dump(1);
+      topology::Proposal p = state.propose(text);
+      if (!p.problems.empty()) {
+        state.abort();
+        continue;
+      }
+      state.commit();
+      ++changes;
+      for (const auto& id : p.delta.changed) if (id.kind == topology::ObjectId::Kind::domain) ++domain_changes;
+      for (const auto& id : p.delta.added) if (id.kind == topology::ObjectId::Kind::domain) ++domain_changes;
+      const Plans expected = full_plans(*topology::load_topology_text(text).topology);
+      const std::set<std::string> affected = planner.apply(p.model);
+      for (const auto& [node, plan] : expected) {
+        if (affected.count(node)) {
+          ++planned;
+          EXPECT_EQ(policy::render_json(planner.plan(node)), plan) << "seed " << seed << " step " << step << " node " << node;
+        } else {
+          ++skipped;
+          ASSERT_TRUE(plans.count(node)) << "new node " << node << " not re-planned; seed " << seed;
+          EXPECT_EQ(plans.at(node), plan) << "seed " << seed << " step " << step << " node " << node
+                                          << " was not re-planned but its plan changed";
+        }
+      }
+      for (const std::string& node : affected) EXPECT_TRUE(expected.count(node)) << node;
+
+      // Taken back: every plan is the one before the change.
+      if (gen.chance(30)) {
+        planner.apply(topology::inverse(p.model));
+        for (const auto& [node, plan] : plans) {
+          EXPECT_EQ(policy::render_json(planner.plan(node)), plan) << "after the inverse; seed " << seed << " node " << node;
+        }
+        planner.apply(p.model);
+      }
+      plans = expected;
+      doc = next;
+    }
+  }
+  // Changes were planned, and planning skipped the nodes they do not touch.
+  EXPECT_GT(changes, 300u);
+  EXPECT_GT(domain_changes, 30u);
+  EXPECT_GT(skipped, planned / 10) << planned << " planned, " << skipped << " skipped";
+}
+
+// The neighbourhood, on a case written out: a VAL server of domain b changes its address.
+// Its peer in a, the SEGs between them re-plan; a pair wholly inside domain c does not.
+TEST(IncrementalPlanning, ADeltaPlansOnlyItsNeighbourhood) {
+  const std::string before = R"({"version": 1, "name": "n",
+    "domains": [{"name": "a", "ca_id": "CN=A", "segs": ["seg-a"]}, {"name": "b", "ca_id": "CN=B", "segs": ["seg-b"]},
+                {"name": "c", "ca_id": "CN=C"}],
+    "nodes": [
+      {"name": "gms-a", "role": "seal-server", "domain": "a", "services": ["group-management"], "addresses": ["192.0.2.1"], "identity": "gms-a.example"},
+      {"name": "seg-a", "role": "seg", "domain": "a", "addresses": ["192.0.2.2"], "identity": "seg-a.example"},
+      {"name": "seg-b", "role": "seg", "domain": "b", "addresses": ["192.0.2.3"], "identity": "seg-b.example"},
+      {"name": "val-b", "role": "val-server", "domain": "b", "addresses": ["192.0.2.4"], "identity": "val-b.example"},
+      {"name": "gms-c", "role": "seal-server", "domain": "c", "services": ["group-management"], "addresses": ["192.0.2.5"], "identity": "gms-c.example"},
+      {"name": "val-c", "role": "val-server", "domain": "c", "addresses": ["192.0.2.6"], "identity": "val-c.example"}],
+    "service_uses": [{"val_server": "val-b", "seal_server": "gms-a", "services": ["group-management"]},
+                     {"val_server": "val-c", "seal_server": "gms-c", "services": ["group-management"]}]})";
+  std::string after = before;
+  after.replace(after.find("192.0.2.4"), 9, "192.0.2.9");
+  topology::TopologyState state;
+  state.propose(before);
+  state.commit();
+  policy::Planner planner(*topology::load_topology_text(before).topology, shipped());
+  topology::Proposal p = state.propose(after);
+  ASSERT_TRUE(p.problems.empty());
+  EXPECT_EQ(planner.apply(p.model), (std::set<std::string>{"gms-a", "seg-a", "seg-b", "val-b"}));
+}
