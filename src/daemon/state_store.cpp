@@ -15,6 +15,7 @@
 
 #include "common/private_dir.hpp"
 #include "common/read_file.hpp"
+#include "topology/state.hpp"
 
 namespace ndsip::daemon {
 namespace fs = std::filesystem;
@@ -30,11 +31,6 @@ void fsync_dir(const fs::path& dir) {
   if (fd < 0) throw sys_error("cannot open directory", dir.string());
   ::fsync(fd);
   ::close(fd);
-}
-
-std::string history_name(std::uint64_t version) {
-  std::string n = std::to_string(version);
-  return std::string(n.size() < 8 ? 8 - n.size() : 0, '0') + n + ".json";
 }
 
 }  // namespace
@@ -70,18 +66,22 @@ void write_file_atomically(const std::string& path, const std::string& data, uns
 }
 
 StateStore::StateStore(std::string dir, Access access) : dir_(std::move(dir)) {
+  const std::string topology_dir = dir_ + "/topology";
   if (access == Access::read_only) {
     common::check_private_directory(dir_, "state directory");
+    // A state directory that never held a journal reads as empty.
+    if (fs::is_directory(topology_dir)) common::check_private_directory(topology_dir, "state directory");
+    journal_ = std::make_unique<Journal>(topology_dir, false);
     return;
   }
   std::error_code ec;
   fs::create_directories(fs::path(dir_).parent_path(), ec);
   // Created private (0750, whatever the umask), so the check below holds for a fresh one.
-  for (const std::string& d : {dir_, dir_ + "/history"}) {
+  for (const std::string& d : {dir_, topology_dir}) {
     if (::mkdir(d.c_str(), 0750) != 0 && errno != EEXIST) throw sys_error("cannot create state directory", d);
   }
   common::check_private_directory(dir_, "state directory");
-  common::check_private_directory(dir_ + "/history", "state directory");
+  common::check_private_directory(topology_dir, "state directory");
   // One ndsipd per state directory: a second one must not write beside the first (nor go on
   // to take its control socket).
   const std::string lock = dir_ + "/lock";
@@ -101,14 +101,22 @@ StateStore::StateStore(std::string dir, Access access) : dir_(std::move(dir)) {
   if (::ftruncate(lock_fd_, 0) != 0 || ::pwrite(lock_fd_, me.data(), me.size(), 0) < 0) {
     // The pid is a courtesy for the error above; the lock itself is what counts.
   }
+  try {
+    journal_ = std::make_unique<Journal>(topology_dir, true);
+  } catch (...) {
+    ::close(lock_fd_);
+    throw;
+  }
+  if (journal_->version() == 0) import_history();
 }
 
 StateStore::~StateStore() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-std::vector<std::uint64_t> StateStore::history_versions() const {
-  std::vector<std::uint64_t> out;
+void StateStore::import_history() {
+  // history/NNNNNNNN.json, as ndsipd kept accepted topologies before the journal.
+  std::vector<std::pair<std::uint64_t, fs::path>> found;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(fs::path(dir_) / "history", ec)) {
     const std::string stem = e.path().stem().string();
@@ -116,37 +124,44 @@ std::vector<std::uint64_t> StateStore::history_versions() const {
         !std::all_of(stem.begin(), stem.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       continue;
     }
-    out.push_back(std::stoull(stem));
+    found.emplace_back(std::stoull(stem), e.path());
   }
-  std::sort(out.begin(), out.end());
-  return out;
+  std::sort(found.begin(), found.end());
+  for (const auto& [version, path] : found) {
+    const auto text = common::read_file(path);
+    try {
+      if (text) accept(*text);
+    } catch (const std::invalid_argument&) {
+      // A file torn by a crash of the old store: the versions before and after still count.
+    }
+  }
 }
 
 std::uint64_t StateStore::accept(const std::string& text) {
-  const auto versions = history_versions();
-  const std::uint64_t version = versions.empty() ? 1 : versions.back() + 1;
-  write_file_atomically((fs::path(dir_) / "history" / history_name(version)).string(), text);
-  for (std::size_t i = 0; i + history_size < versions.size() + 1; ++i) {
-    std::error_code ec;
-    fs::remove(fs::path(dir_) / "history" / history_name(versions[i]), ec);
+  topology::TopologyState state;
+  const topology::Proposal p = state.propose(text);
+  if (p.checked_in_full && !p.problems.empty()) {
+    throw std::invalid_argument("not a topology that can be stored: " + p.problems.front().to_string());
   }
-  return version;
+  state.commit();
+  const ObjectChange change = change_between(journal_->current(), state.objects());
+  return journal_->append(change);
 }
 
 std::optional<StoredTopology> StateStore::read(std::uint64_t version) const {
-  auto text = common::read_file(fs::path(dir_) / "history" / history_name(version));
-  if (!text) return std::nullopt;
-  return StoredTopology{version, std::move(*text)};
+  if (version == journal_->version() && version != 0) return StoredTopology{version, topology::assemble(journal_->current())};
+  auto objects = journal_->read(version);
+  if (!objects) return std::nullopt;
+  return StoredTopology{version, topology::assemble(*objects)};
 }
 
 std::optional<StoredTopology> StateStore::current() const {
-  const auto versions = history_versions();
-  if (versions.empty()) return std::nullopt;
-  return read(versions.back());
+  if (journal_->version() == 0) return std::nullopt;
+  return read(journal_->version());
 }
 
 std::optional<StoredTopology> StateStore::previous() const {
-  const auto versions = history_versions();
+  const auto versions = journal_->versions();
   if (versions.size() < 2) return std::nullopt;
   return read(versions[versions.size() - 2]);
 }

@@ -1,32 +1,35 @@
-// The state directory: the last accepted topology, a history of the last accepted ones for
-// rollback, and what ndsipd last loaded into charon (connection -> digest), so a restarted
-// ndsipd knows what is already in place and touches nothing that did not change.
+// The state directory: the accepted topologies (a journal of object changes with a history
+// of the last ten, journal.hpp, in topology/), and what ndsipd last loaded into charon
+// (connection -> digest), so a restarted ndsipd knows what is already in place and touches
+// nothing that did not change.
 //
-// Every write is atomic (write a temporary file, fsync, rename, fsync the directory): a crash
-// or power loss leaves the old file or the new one, never a torn one. The current topology is
-// the newest file in history/ (a rollback is stored as a new version), so accepting one costs
-// one durable write.
+// Accepting a topology appends the objects it changes to the journal (one fdatasync'ed
+// record: O(size of the change)); the current one and every retained version are rebuilt from
+// it. Topologies stored as whole files by an earlier ndsipd (history/NNNNNNNN.json) are
+// imported into the journal once, oldest first, when it is still empty.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "daemon/journal.hpp"
 #include "reconcile/diff.hpp"
 
 namespace ndsip::daemon {
 
 struct StoredTopology {
   std::uint64_t version = 0;  // 1, 2, ... in order of acceptance
-  std::string text;
+  std::string text;           // the document, assembled from its objects (topology/state.hpp)
 };
 
 class StateStore {
  public:
-  static constexpr std::size_t history_size = 10;
+  static constexpr std::size_t history_size = Journal::history_size;
 
-  // owner: creates the directory (and history/) if needed, and locks it for this process
+  // owner: creates the directory (and topology/) if needed, and locks it for this process
   // (one ndsipd per state directory). read_only (--check-config, tools): neither.
   // Either way the directory must belong to root or ndsipd's user and be writable by nobody
   // else. Throws std::runtime_error saying what is wrong.
@@ -36,14 +39,17 @@ class StateStore {
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
 
-  // Stores an accepted topology as the current one and in the history (keeping the last
-  // history_size). Returns its version.
+  // The accepted topologies, object by object.
+  Journal& journal() { return *journal_; }
+  const Journal& journal() const { return *journal_; }
+
+  // Stores the document `text` (which must split into objects: any topology that passed the
+  // check does) as a new version, recording only what changed. Returns its version. For
+  // tools and tests; ndsipd appends the change it has already worked out.
   std::uint64_t accept(const std::string& text);
   std::optional<StoredTopology> current() const;
-  // The accepted topology before the current one, if any.
-  std::optional<StoredTopology> previous() const;
-  // Every stored version, oldest first, and one of them (nullopt when it cannot be read).
-  std::vector<std::uint64_t> versions() const { return history_versions(); }
+  std::optional<StoredTopology> previous() const;  // the accepted topology before the current one
+  std::vector<std::uint64_t> versions() const { return journal_->versions(); }  // oldest first
   std::optional<StoredTopology> read(std::uint64_t version) const;
 
   void save_applied(const reconcile::Applied& applied);
@@ -52,9 +58,10 @@ class StateStore {
   const std::string& dir() const { return dir_; }
 
  private:
-  std::vector<std::uint64_t> history_versions() const;  // ascending
+  void import_history();
   std::string dir_;
   int lock_fd_ = -1;
+  std::unique_ptr<Journal> journal_;
 };
 
 // Writes `data` to `path` atomically (see above). `durable`: fsync the file and the directory,

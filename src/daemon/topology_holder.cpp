@@ -1,6 +1,7 @@
 #include "daemon/topology_holder.hpp"
 
 #include <chrono>
+#include <set>
 
 #include "control/answer.hpp"
 #include "control/protocol.hpp"
@@ -12,97 +13,175 @@ namespace ndsip::daemon {
 namespace key = control::key;
 
 TopologyHolder::TopologyHolder(std::string node, StateStore& store, policy::PolicySet policies)
-    : node_(std::move(node)), store_(store), policies_(std::move(policies)) {}
+    : node_(std::move(node)), store_(store), policies_(std::make_shared<const policy::PolicySet>(std::move(policies))) {}
+
+TopologyHolder::~TopologyHolder() = default;
+
+TopologyHolder::Checked TopologyHolder::check(const std::string& text) {
+  Checked c;
+  c.proposal = state_.propose(text);
+  for (const topology::Problem& p : c.proposal.problems) c.problems.push_back(p.to_string());
+  if (!c.problems.empty()) return c;
+  // Plan the nodes the change can touch: for the problems only the planner sees, and for this
+  // node's plan when it is one of them. Nothing in force yet: every node.
+  std::set<std::string> affected;
+  if (!planner_) {
+    const topology::Topology t = state_.topology();
+    planner_ = std::make_shared<policy::Planner>(t, *policies_);
+    c.planner_fresh = true;
+    for (const topology::Node& n : t.nodes) affected.insert(n.name);
+  } else if (!c.proposal.delta.empty()) {
+    affected = planner_->apply(c.proposal.model);
+    c.planner_applied = true;
+  }
+  c.planned = affected.size();
+  for (const std::string& n : affected) {
+    policy::NodePlan plan = planner_->plan(n);
+    for (const policy::PlanProblem& p : plan.problems) c.problems.push_back("plan for " + n + ": " + p.message);
+    if (n == node_) c.plan = std::make_shared<const policy::NodePlan>(std::move(plan));
+  }
+  if (!planner_->has_node(node_)) {
+    c.problems.push_back("/nodes: this host's node \"" + node_ +
+                         "\" is not in the topology (push it to the hosts it describes)");
+  }
+  if (!c.plan) c.plan = plan_;  // untouched: the plan in force is this topology's plan too
+  return c;
+}
+
+void TopologyHolder::undo(Checked& c) {
+  if (c.planner_fresh) {
+    planner_.reset();
+  } else if (c.planner_applied) {
+    planner_->apply(topology::inverse(c.proposal.model));
+  }
+  state_.abort();
+}
 
 bool TopologyHolder::load_stored() {
   const std::vector<std::uint64_t> versions = store_.versions();
+  // A record the journal dropped (a torn disk): the operator must learn that the newest
+  // accepted topology may not be the one in force.
+  if (const std::string& note = store_.journal().recovery_note(); !note.empty()) {
+    log(note);
+    refused_ = note;
+  }
   if (versions.empty()) {
     log("no accepted topology yet; waiting for ndsipctl push");
     return false;
   }
-  // A stored topology that no longer loads (a torn disk, policies made stricter) must not
-  // become "nothing accepted": that would unload every tunnel of the host. Fall back to the
-  // newest one that still loads; if none does, adopt nothing and hold charon as it is.
+  // A stored topology that no longer passes (policies made stricter) must not become
+  // "nothing accepted": that would unload every tunnel of the host. Fall back to the newest
+  // one that still does; if none does, adopt nothing and hold charon as it is.
   for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
     std::string why;
-    if (auto stored = store_.read(*v)) {
-      Candidate c = evaluate(std::move(stored->text));
-      if (c.ok()) {
-        const std::size_t n = c.plan->connections.size();
-        adopt(std::move(c), *v);
+    std::optional<StoredTopology> stored;
+    try {
+      stored = store_.read(*v);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    if (stored) {
+      Checked c = check(stored->text);
+      if (c.problems.empty()) {
+        state_.commit();
+        adopt(c.plan, *v);
         log((refused_.empty() ? "loaded accepted topology version " : "fell back to accepted topology version ") +
-            std::to_string(version_) + " (" + std::to_string(n) + " connections for " + node_ + ")");
+            std::to_string(version_) + " (" + std::to_string(plan_->connections.size()) + " connections for " + node_ +
+            ", " + std::to_string(state_.node_count()) + " nodes)");
         return true;
       }
       why = c.problems.front() +
             (c.problems.size() > 1 ? " (and " + std::to_string(c.problems.size() - 1) + " more)" : "");
-    } else {
+      undo(c);
+    } else if (why.empty()) {
       why = "cannot be read";
     }
     log("stored topology version " + std::to_string(*v) + " refused: " + why);
-    if (refused_.empty()) refused_ = "stored topology version " + std::to_string(*v) + " refused: " + why;
+    if (refused_.empty() || refused_.rfind("journal:", 0) == 0) {
+      refused_ = "stored topology version " + std::to_string(*v) + " refused: " + why;
+    }
   }
   log("no stored topology can be used; charon is held as it is until a push");
   return false;
 }
 
-void TopologyHolder::adopt(Candidate c, std::uint64_t version) {
-  topology_ = std::move(c.topology);
-  plan_ = std::move(c.plan);
-  text_ = std::move(c.text);
-  digest_ = std::move(c.digest);
+void TopologyHolder::adopt(Plan plan, std::uint64_t version) {
+  plan_ = std::move(plan);
   version_ = version;
   if (on_adopted_) on_adopted_(plan_);
 }
 
 TopologyHolder::Replan TopologyHolder::replan(policy::PolicySet policies) const {
   Replan r;
-  if (topology_) {
-    r.candidate = daemon::evaluate(text_, policies, node_);
-    for (const std::string& p : r.candidate->problems) {
-      r.problems.push_back("accepted topology version " + std::to_string(version_) + ": " + p);
+  r.policies = std::make_shared<const policy::PolicySet>(std::move(policies));
+  if (!has_topology()) return r;
+  const topology::Topology t = state_.topology();
+  r.planner = std::make_shared<policy::Planner>(t, *r.policies);
+  for (const topology::Node& n : t.nodes) {
+    for (const policy::PlanProblem& p : r.planner->plan(n.name).problems) {
+      r.problems.push_back("accepted topology version " + std::to_string(version_) + ": plan for " + n.name + ": " +
+                           p.message);
     }
   }
-  r.policies = std::move(policies);
+  r.plan = std::make_shared<const policy::NodePlan>(r.planner->plan(node_));
   return r;
 }
 
 void TopologyHolder::commit(Replan r) {
   policies_ = std::move(r.policies);
   // Re-planned with the new profiles; an unchanged result touches nothing downstream.
-  if (r.candidate) adopt(std::move(*r.candidate), version_);
+  if (r.planner) {
+    planner_ = std::move(r.planner);
+    adopt(std::move(r.plan), version_);
+  }
 }
 
-void TopologyHolder::push(std::string text, control::Reply reply, const Apply& apply) {
+void TopologyHolder::push(const std::string& text, control::Reply reply, const Apply& apply) {
   const auto t0 = std::chrono::steady_clock::now();
-  Candidate c = evaluate(std::move(text));
+  Checked c = check(text);
   const auto validated = std::chrono::steady_clock::now();
-  if (!c.ok()) {
+  if (!c.problems.empty()) {
+    undo(c);
     log("push rejected: " + std::to_string(c.problems.size()) + " problems; running state untouched");
     reply(control::problems_answer("topology rejected", c.problems));
     return;
   }
-  const topology::Delta delta = topology_ ? topology::diff(*topology_, *c.topology) : topology::Delta{};
-  if (topology_ && delta.empty()) {
+  if (has_topology() && c.proposal.delta.empty()) {
     // The topology in force, perhaps spelled differently: nothing to store, nothing to apply.
+    undo(c);
     Json a = control::ok_answer();
-    a.update({{key::topology_version, version_}, {key::digest, digest_}, {key::load, Json::array()},
+    a.update({{key::topology_version, version_}, {key::digest, state_.digest()}, {key::load, Json::array()},
               {key::unload, Json::array()}, {key::unchanged, plan_->connections.size()},
               {"topology_unchanged", true},
               {key::note, "unchanged: this is the topology in force (version " + std::to_string(version_) + ")"}});
     reply(std::move(a));
     return;
   }
+  // The journal gets the objects that changed against its newest version: what the proposal
+  // says, unless what is in force is not that version (a fall-back at start, or nothing).
+  ObjectChange change;
+  if (has_topology() && version_ == store_.journal().version()) {
+    change.put = std::move(c.proposal.put);
+    change.erase = std::move(c.proposal.erase);
+  } else {
+    change = change_between(store_.journal().current(), state_.objects());
+  }
   std::uint64_t version = 0;
   try {
-    version = store_.accept(c.text);
+    version = store_.journal().append(change);
   } catch (const std::exception& e) {
+    undo(c);
     reply(control::error_answer(std::string("cannot store the topology, nothing was changed: ") + e.what()));
     return;
   }
-  adopt(std::move(c), version);
+  if (!store_.journal().compaction_error().empty()) log("journal: " + store_.journal().compaction_error());
+  state_.commit();
   refused_.clear();
-  log("accepted topology version " + std::to_string(version) + " (digest " + digest_ + ")");
+  adopt(c.plan, version);
+  const topology::Delta& delta = c.proposal.delta;
+  log("accepted topology version " + std::to_string(version) + " (digest " + state_.digest() + "; " +
+      std::to_string(delta.size()) + " objects changed, " + std::to_string(c.proposal.objects_checked) +
+      " checked, " + std::to_string(c.planned) + " nodes planned)");
   const auto stored = std::chrono::steady_clock::now();
   auto ids = [](const std::vector<topology::ObjectId>& v) {
     Json out = Json::array();
@@ -110,11 +189,13 @@ void TopologyHolder::push(std::string text, control::Reply reply, const Apply& a
     return out;
   };
   Json changes = {{"added", ids(delta.added)}, {"changed", ids(delta.changed)}, {"removed", ids(delta.removed)}};
-  apply([reply, version, digest = digest_, changes, t0, validated, stored](Json result) {
+  Json work = {{"objects_checked", c.proposal.objects_checked}, {"nodes_planned", c.planned}};
+  apply([reply, version, digest = state_.digest(), changes, work, t0, validated, stored](Json result) {
     using ms = std::chrono::duration<double, std::milli>;
     result[key::topology_version] = version;
     result[key::digest] = digest;
     result["topology_changes"] = changes;
+    result["work"] = work;
     // Where the time went, for operators and the benchmarks.
     result["timing_ms"] = {{"validate_and_plan", ms(validated - t0).count()},
                            {"store", ms(stored - validated).count()},
@@ -134,15 +215,19 @@ void TopologyHolder::register_commands(control::CommandTable& table, Apply apply
             [this, apply, topology_text, missing](const Json& request, control::Reply reply) {
               auto text = topology_text(request);
               if (!text) return reply(control::error_answer(missing));
-              push(std::move(*text), std::move(reply), apply);
+              push(*text, std::move(reply), apply);
             });
   table.add("diff", "what a push of a topology would change on this host, changing nothing",
             [this, preview, topology_text, missing](const Json& request, control::Reply reply) {
               auto text = topology_text(request);
               if (!text) return reply(control::error_answer(missing));
-              Candidate c = evaluate(std::move(*text));
-              if (!c.ok()) return reply(control::problems_answer("topology rejected", c.problems));
-              preview(c.plan, std::move(reply));
+              // Checked as a push would be, then taken back before anything else can run.
+              Checked c = check(*text);
+              std::vector<std::string> problems = std::move(c.problems);
+              Plan plan = c.plan;
+              undo(c);
+              if (!problems.empty()) return reply(control::problems_answer("topology rejected", problems));
+              preview(plan, std::move(reply));
             });
   table.add("rollback", "re-apply the previous accepted topology (it becomes the newest version)",
             [this, apply](const Json&, control::Reply reply) {
@@ -154,7 +239,11 @@ void TopologyHolder::register_commands(control::CommandTable& table, Apply apply
 }
 
 Json TopologyHolder::status() const {
-  return {{"version", version_}, {"digest", digest_}, {"name", topology_ ? topology_->name : ""}, {"refused", refused_}};
+  return {{"version", version_},
+          {"digest", has_topology() ? state_.digest() : ""},
+          {"name", has_topology() ? state_.name() : ""},
+          {"nodes", has_topology() ? state_.node_count() : 0},
+          {"refused", refused_}};
 }
 
 }  // namespace ndsip::daemon

@@ -320,6 +320,8 @@ NodePlan plan_node(const Topology& t, const PolicySet& policies, const std::stri
   return Planner(t, policies).plan(name);
 }
 
+bool Planner::has_node(const std::string& name) const { return context_->model.nodes.count(name) != 0; }
+
 NodePlan Planner::plan(const std::string& name) const {
   const Context& context = *context_;
   const Model& index = context.model;

@@ -97,6 +97,7 @@ class Planner {
 
   // Throws std::invalid_argument when `node` is not in the topology.
   NodePlan plan(const std::string& node) const;
+  bool has_node(const std::string& node) const;
 
   // Takes in a change of the topology (validated, as a whole, with its result) and returns
   // the nodes whose plan it can change: the neighbourhood of what it touches (each node

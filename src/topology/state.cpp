@@ -113,7 +113,24 @@ template <class Draft>
 struct Entry {
   Draft draft;
   std::string content;
+  std::uint64_t hash = 0;  // of the identity and content, for the digest
 };
+
+// FNV-1a, then a finaliser (splitmix64) so that sums of hashes spread well. Identifies a
+// document's content for operators; it is not a security digest.
+std::uint64_t object_hash(const std::string& key, const std::string& content) {
+  std::uint64_t h = 1469598103934665603ull;
+  auto eat = [&](const std::string& s) {
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+  };
+  eat(key);
+  eat(content);
+  h += 0x9e3779b97f4a7c15ull;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
 
 template <class Key>
 using Positions = std::conditional_t<std::is_same_v<Key, Pair>, std::map<Pair, std::size_t>,
@@ -128,8 +145,10 @@ struct CheckSet {
 }  // namespace
 
 struct TopologyState::Impl {
-  // The document in force, by identity.
+  // The document in force, by identity, and the sum of its objects' hashes (order-free, so
+  // kept up to date object by object).
   std::string header;
+  std::uint64_t digest = 0;
   std::unordered_map<std::string, Entry<DraftDomain>> domains;
   std::unordered_map<std::string, Entry<DraftNode>> nodes;
   std::map<Pair, Entry<DraftUse>> uses;
@@ -303,11 +322,13 @@ struct TopologyState::Impl {
       if (it != map.end()) {
         dependents(key, it->second.draft, touched);
         index(key, it->second.draft, false);
+        digest -= it->second.hash;
         before = std::move(it->second);
         map.erase(it);
       }
       if (now) {
         index(key, now->draft, true);
+        digest += now->hash;
         auto& placed = map.emplace(key, std::move(*now)).first->second;
         dependents(key, placed.draft, touched);
       }
@@ -327,7 +348,8 @@ struct TopologyState::Impl {
       (it == map.end() ? delta.added : delta.changed).push_back(id_of(e.key));
       // The draft is decoded again, with problems, when the object is checked.
       Problems ignored;
-      put(e.key, Entry<Draft>{decode_one<Draft>(*e.value, "", ignored), e.content});
+      put(e.key, Entry<Draft>{decode_one<Draft>(*e.value, "", ignored), e.content,
+                              object_hash(id_of(e.key).to_string(), e.content)});
     }
   }
 
@@ -345,10 +367,12 @@ struct TopologyState::Impl {
       auto& [key, before] = *it;
       if (auto now = map.find(key); now != map.end()) {
         index(key, now->second.draft, false);
+        digest -= now->second.hash;
         map.erase(now);
       }
       if (before) {
         index(key, before->draft, true);
+        digest += before->hash;
         map.emplace(key, std::move(*before));
       }
     }
@@ -385,7 +409,9 @@ Proposal TopologyState::propose(const std::string& text) {
   s.where = {};
   if (parts->header != s.header) {
     (s.header.empty() ? p.delta.added : p.delta.changed).push_back(header_id);
+    if (!s.header.empty()) s.digest -= object_hash(header_id.to_string(), s.header);
     s.header = parts->header;
+    s.digest += object_hash(header_id.to_string(), s.header);
   }
   CheckSet check = s.suspects;
   s.replace(s.domains, parts->domains, s.where.domains, undo.domains,
@@ -496,6 +522,10 @@ void TopologyState::abort() {
   s.restore(s.uses, undo.uses);
   s.restore(s.nodes, undo.nodes);
   s.restore(s.domains, undo.domains);
+  if (s.header != undo.header) {
+    s.digest -= object_hash(header_id.to_string(), s.header);
+    if (!undo.header.empty()) s.digest += object_hash(header_id.to_string(), undo.header);
+  }
   s.header = std::move(undo.header);
   if (undo.where) s.where = std::move(*undo.where);
   s.suspects = std::move(undo.suspects);
@@ -531,6 +561,13 @@ std::string TopologyState::name() const {
 }
 
 std::size_t TopologyState::node_count() const { return impl_->nodes.size(); }
+
+std::string TopologyState::digest() const {
+  static const char hex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 0; i < 16; ++i) out[static_cast<std::size_t>(i)] = hex[(impl_->digest >> (60 - 4 * i)) & 0xf];
+  return out;
+}
 
 ObjectTexts TopologyState::objects() const {
   const Impl& s = *impl_;

@@ -58,9 +58,11 @@ class TopologyState {
 
   // The model of the document in force (or proposed), valid only when it has no problems.
   Topology topology() const;  // a copy, lists in document order
-  const Node* node(const std::string& name) const;
   std::string name() const;
   std::size_t node_count() const;
+  // 16 hex digits identifying the content, whatever the order and spacing of the document:
+  // the same for a pushed file and for the document assembled from the journal.
+  std::string digest() const;
   // The objects in force, as the journal keeps them.
   ObjectTexts objects() const;
   bool empty() const;

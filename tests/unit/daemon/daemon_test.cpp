@@ -177,25 +177,33 @@ TEST(Daemon, AStoredTopologyThatFailsToLoadNeverUnloadsWhatCharonHolds) {
     a.response.set_list("conns", {"zb_gms_val1", "zb_gms_val2"});
     return a;
   });
-  // Version 2 torn (a crash of the disk, not of ndsipd): ndsipd falls back to version 1.
-  const std::string v2 = rig.config.state_dir + "/history/00000002.json";
-  fs::resize_file(v2, 40);
+  // Version 2's record torn (a crash of the disk, not of ndsipd): the journal drops it,
+  // ndsipd starts from version 1 and says so.
+  const fs::path journal = rig.config.state_dir + "/topology/journal";
+  fs::resize_file(journal, fs::file_size(journal) - 7);
   rig.launch();
   json s = rig.ask({{"command", "status"}});
   EXPECT_EQ(s["topology"]["version"], 1) << s.dump(2);
   EXPECT_EQ(s["topology"]["name"], "v1");
-  EXPECT_NE(s["topology"]["refused"].get<std::string>().find("stored topology version 2 refused"), std::string::npos);
+  EXPECT_NE(s["topology"]["refused"].get<std::string>().find("journal: dropped"), std::string::npos) << s.dump(2);
   EXPECT_EQ(rig.charon.count("unload-conn"), 0u);
   EXPECT_EQ(rig.charon.count("terminate"), 0u);
 
-  // Both unusable: nothing is adopted and nothing is sent; status says why.
+  // Nothing stored names this host (pushed to the wrong hosts): nothing is adopted and
+  // nothing is sent; status says why.
   const std::size_t loads_before = rig.charon.count("load-conn");
   rig.d.reset();
-  fs::resize_file(rig.config.state_dir + "/history/00000001.json", 3);
+  fs::remove_all(rig.config.state_dir + "/topology");
+  {
+    daemon::StateStore store(rig.config.state_dir);
+    std::string other = test::small_topology(true, "other");
+    for (std::size_t at; (at = other.find("gms")) != std::string::npos;) other.replace(at, 3, "hub");
+    store.accept(other);
+  }
   rig.launch();
   s = rig.ask({{"command", "status"}});
   EXPECT_EQ(s["topology"]["version"], 0) << s.dump(2);
-  EXPECT_NE(s["topology"]["refused"].get<std::string>().find("version 2 refused"), std::string::npos);
+  EXPECT_NE(s["topology"]["refused"].get<std::string>().find("version 1 refused"), std::string::npos) << s.dump(2);
   EXPECT_EQ(rig.charon.count("unload-conn"), 0u);
   EXPECT_EQ(rig.charon.count("terminate"), 0u);
   EXPECT_EQ(rig.charon.count("load-conn"), loads_before);

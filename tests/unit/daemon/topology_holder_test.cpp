@@ -8,6 +8,7 @@
 #include "control/command_table.hpp"
 #include "daemon/topology_holder.hpp"
 #include "part_fixture.hpp"
+#include "topology/load.hpp"
 
 using namespace ndsip;
 using nlohmann::json;
@@ -139,24 +140,26 @@ TEST(TopologyHolder, AtStartTheStoredTopologyIsAdopted) {
   EXPECT_EQ(holder.plan()->connections.size(), 2u);
 }
 
+// Host val2's view: a stored version without val2 (pushed to the wrong hosts, or policies made
+// stricter since) is refused, and the one before it is used.
 TEST(TopologyHolder, AtStartItFallsBackThroughTheHistory) {
   test::TempDir dir;
   daemon::StateStore store(dir.path("state"));
-  store.accept(test::small_topology(false));
   store.accept(test::small_topology(true));
-  store.accept("{\"version\": 1, \"name\": \"torn");
-  daemon::TopologyHolder holder("gms", store, test::shipped_policies());
+  store.accept(test::small_topology(false));
+  daemon::TopologyHolder holder("val2", store, test::shipped_policies());
   EXPECT_TRUE(holder.load_stored());
-  EXPECT_EQ(holder.version(), 2u);
-  EXPECT_EQ(holder.plan()->connections.size(), 2u);
-  EXPECT_NE(holder.refused().find("stored topology version 3 refused"), std::string::npos) << holder.refused();
+  EXPECT_EQ(holder.version(), 1u);
+  EXPECT_EQ(holder.plan()->connections.size(), 1u);
+  EXPECT_NE(holder.refused().find("stored topology version 2 refused"), std::string::npos) << holder.refused();
+  EXPECT_NE(holder.refused().find("\"val2\" is not in the topology"), std::string::npos) << holder.refused();
 }
 
 TEST(TopologyHolder, NothingUsableAtStartAdoptsNothing) {
   test::TempDir dir;
   daemon::StateStore store(dir.path("state"));
-  store.accept("not json");
-  daemon::TopologyHolder holder("gms", store, test::shipped_policies());
+  store.accept(test::small_topology(false));
+  daemon::TopologyHolder holder("val2", store, test::shipped_policies());
   int adoptions = 0;
   holder.on_adopted([&](const daemon::TopologyHolder::Plan&) { ++adoptions; });
   EXPECT_FALSE(holder.load_stored());
@@ -164,6 +167,28 @@ TEST(TopologyHolder, NothingUsableAtStartAdoptsNothing) {
   EXPECT_FALSE(holder.has_topology());
   EXPECT_EQ(holder.status()["version"], 0);
   EXPECT_NE(holder.status()["refused"].get<std::string>().find("version 1 refused"), std::string::npos);
+}
+
+// After a fall-back, the next push is stored against the newest stored version, so the
+// journal's history stays whole.
+TEST(TopologyHolder, APushAfterAFallBackIsStoredWhole) {
+  test::TempDir dir;
+  daemon::StateStore store(dir.path("state"));
+  store.accept(test::small_topology(true));
+  store.accept(test::small_topology(false));
+  daemon::TopologyHolder holder("val2", store, test::shipped_policies());
+  ASSERT_TRUE(holder.load_stored());
+  control::CommandTable table;
+  holder.register_commands(
+      table, [](daemon::Done done) { done({{"ok", true}}); }, [](const daemon::TopologyHolder::Plan&, daemon::Done) {});
+  json answer;
+  table.dispatch({{"command", "push"}, {"topology", test::small_topology(true, "again")}},
+                 [&](json a) { answer = std::move(a); });
+  EXPECT_EQ(answer["topology_version"], 3) << answer.dump();
+  const auto stored = topology::load_topology_text(store.current()->text);
+  ASSERT_TRUE(stored.topology);
+  EXPECT_EQ(stored.topology->name, "again");
+  EXPECT_EQ(stored.topology->nodes.size(), 3u);
 }
 
 TEST(TopologyHolder, APushThatChangesNothingTouchesNothing) {
