@@ -36,9 +36,17 @@ TopologyHolder::Checked TopologyHolder::check(const std::string& text) {
   }
   c.planned = affected.size();
   for (const std::string& n : affected) {
-    policy::NodePlan plan = planner_->plan(n);
-    for (const policy::PlanProblem& p : plan.problems) c.problems.push_back("plan for " + n + ": " + p.message);
-    if (n == node_) c.plan = std::make_shared<const policy::NodePlan>(std::move(plan));
+    if (c.planner_fresh) {
+      policy::NodePlan plan = planner_->plan(n);
+      for (const policy::PlanProblem& p : plan.problems) c.problems.push_back("plan for " + n + ": " + p.message);
+      if (n == node_) c.plan = std::make_shared<const policy::NodePlan>(std::move(plan));
+      continue;
+    }
+    // Only the connections the change touches are made again (the others had no problem).
+    for (const std::string& p : planner_->problems_after_apply(n)) c.problems.push_back("plan for " + n + ": " + p);
+    if (n == node_ && planner_->has_node(node_)) {
+      c.plan = std::make_shared<const policy::NodePlan>(planner_->replan(*plan_));
+    }
   }
   if (!planner_->has_node(node_)) {
     c.problems.push_back("/nodes: this host's node \"" + node_ +

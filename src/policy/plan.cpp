@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <unordered_map>
@@ -211,6 +212,20 @@ struct Planner::Context {
     path_of.erase(it);
   }
 
+  std::map<std::string, ConnectionPlan> connections(const std::string& name, const std::vector<Pair>& pair_keys,
+                                                    const std::set<std::string>* peers) const;
+  std::map<std::string, ConnectionPlan> connections_to(const std::string& name, const std::set<std::string>& peers) const;
+  // The peers of `name` whose connection the last apply() can have changed; nullopt when the
+  // node itself (or its domain) changed, and its whole plan is to be made again.
+  std::optional<std::set<std::string>> changed_peers(const std::string& name) const;
+
+  // What the last apply() touched.
+  struct {
+    std::set<std::string> self_changed;
+    std::map<Pair, std::set<std::string>> paths;  // dirty pairs: their nodes before and after
+  } last;
+  NodePlan assemble(const std::string& name, ConnectionList connections) const;
+
   // A node, and every node that carries a pair with it or through it.
   void near(const std::string& n, std::set<std::string>& out) const {
     out.insert(n);
@@ -235,43 +250,42 @@ Planner::Planner(const Topology& topology, const PolicySet& policies)
 
 std::set<std::string> Planner::apply(const topology::ModelChange& change) {
   Context& c = *context_;
-  std::set<std::string> affected;
-  std::set<Pair> dirty;  // pairs whose path may change
-  auto ends = [&](const std::string& n) {
-    if (auto it = c.ends_of.find(n); it != c.ends_of.end()) dirty.insert(it->second.begin(), it->second.end());
+  std::set<Pair> dirty;                 // pairs whose content, path or nodes change
+  std::set<std::string> self_changed;   // nodes whose own content or domain changes
+  auto pairs_of = [&](const auto& index, const std::string& n) {
+    if (auto it = index.find(n); it != index.end()) dirty.insert(it->second.begin(), it->second.end());
   };
-  // A domain's CA and SEGs show in its members' plans and in their peers' (the paths).
-  auto domain_members = [&](const std::string& d, bool paths) {
-    if (auto it = c.members.find(d); it == c.members.end()) return;
-    for (const std::string& m : c.members.at(d)) {
-      affected.insert(m);
-      if (paths) ends(m);
+  auto touched = [&](const std::string& n) {
+    self_changed.insert(n);
+    pairs_of(c.by_node, n);  // it is an end or a SEG of these: its addresses and identity show
+    pairs_of(c.ends_of, n);  // its domain decides their path
+  };
+  // A domain's CA and SEGs show in its members' plans and, through the paths, in their peers'.
+  auto domain_members = [&](const std::string& d) {
+    if (auto it = c.members.find(d); it != c.members.end()) {
+      for (const std::string& m : it->second) touched(m);
     }
   };
+  std::set<std::string> capif_ends;
   auto relation = [&](const std::string& a, const std::string& b, bool via_capif) {
     if (via_capif) {
-      affected.insert({a, b});
+      capif_ends.insert({a, b});
     } else {
       dirty.insert(Context::key(a, b));
     }
   };
-  // Before: whose plan shows what is about to go.
-  for (const Node& n : change.old_nodes) {
-    c.near(n.name, affected);
-    ends(n.name);
-  }
-  for (const Node& n : change.nodes) {
-    if (c.model.nodes.count(n.name)) c.near(n.name, affected);
-    ends(n.name);
-  }
-  for (const topology::Domain& d : change.old_domains) domain_members(d.name, true);
-  for (const topology::Domain& d : change.domains) domain_members(d.name, true);
+  // Before: what is about to go.
+  for (const Node& n : change.old_nodes) touched(n.name);
+  for (const Node& n : change.nodes) touched(n.name);
+  for (const topology::Domain& d : change.old_domains) domain_members(d.name);
+  for (const topology::Domain& d : change.domains) domain_members(d.name);
   for (const auto& u : change.old_uses) relation(u.val_server, u.seal_server, u.via_capif);
   for (const auto& u : change.uses) relation(u.val_server, u.seal_server, u.via_capif);
   for (const auto& ic : change.old_interconnects) relation(ic.a, ic.b, false);
   for (const auto& ic : change.interconnects) relation(ic.a, ic.b, false);
+  std::map<Pair, std::set<std::string>> paths;  // each dirty pair's nodes, before and after
   for (const Pair& k : dirty) {
-    if (auto it = c.path_of.find(k); it != c.path_of.end()) affected.insert(it->second.begin(), it->second.end());
+    if (auto it = c.path_of.find(k); it != c.path_of.end()) paths[k] = it->second;
     c.unlink(k);
   }
 
@@ -285,19 +299,84 @@ std::set<std::string> Planner::apply(const topology::ModelChange& change) {
   for (const auto& u : change.uses) c.add(u);
   for (const auto& ic : change.interconnects) c.add(ic);
 
-  // After: the paths again, and whose plan shows what came.
+  // After: the paths again.
   for (const Pair& k : dirty) {
     if (c.pairs.count(k)) {
       c.link(k);
-      affected.insert(c.path_of.at(k).begin(), c.path_of.at(k).end());
+      paths[k].insert(c.path_of.at(k).begin(), c.path_of.at(k).end());
     }
   }
-  for (const Node& n : change.nodes) c.near(n.name, affected);
-  for (const topology::Domain& d : change.domains) domain_members(d.name, false);
+  for (const topology::Domain& d : change.domains) {
+    if (auto it = c.members.find(d.name); it != c.members.end()) self_changed.insert(it->second.begin(), it->second.end());
+  }
+  std::set<std::string> affected = self_changed;
+  affected.insert(capif_ends.begin(), capif_ends.end());
+  for (const auto& [k, on_path] : paths) affected.insert(on_path.begin(), on_path.end());
   for (auto it = affected.begin(); it != affected.end();) {
     it = c.model.nodes.count(*it) ? std::next(it) : affected.erase(it);
   }
+  c.last.self_changed = std::move(self_changed);
+  c.last.paths = std::move(paths);
   return affected;
+}
+
+std::optional<std::set<std::string>> Planner::Context::changed_peers(const std::string& name) const {
+  if (last.self_changed.count(name)) return std::nullopt;
+  std::set<std::string> peers;
+  for (const auto& [k, on_path] : last.paths) {
+    if (on_path.count(name)) peers.insert(on_path.begin(), on_path.end());
+  }
+  peers.erase(name);
+  return peers;
+}
+
+std::map<std::string, ConnectionPlan> Planner::Context::connections_to(const std::string& name,
+                                                                       const std::set<std::string>& peers) const {
+  // The pairs a connection to a peer carries pass both ends: the intersection of their pair
+  // sets, walked from the smaller one.
+  std::set<Pair> keys;
+  const auto mine = by_node.find(name);
+  if (mine == by_node.end()) return {};
+  for (const std::string& peer : peers) {
+    const auto theirs = by_node.find(peer);
+    if (theirs == by_node.end()) continue;
+    const auto& [small, large] = theirs->second.size() < mine->second.size()
+                                     ? std::pair(&theirs->second, &mine->second)
+                                     : std::pair(&mine->second, &theirs->second);
+    for (const Pair& k : *small) {
+      if (large->count(k)) keys.insert(k);
+    }
+  }
+  return connections(name, std::vector<Pair>(keys.begin(), keys.end()), &peers);
+}
+
+NodePlan Planner::replan(const NodePlan& before) const {
+  const Context& c = *context_;
+  const auto peers = c.changed_peers(before.node);
+  if (!peers) return plan(before.node);
+  std::map<std::string, ConnectionPlan> rebuilt = c.connections_to(before.node, *peers);
+  // The connections to other peers are shared with the plan before; the rebuilt ones take
+  // their places (in name order).
+  ConnectionList list;
+  for (std::size_t i = 0; i < before.connections.size(); ++i) {
+    if (!peers->count(before.connections[i].peer)) list.push_back(before.connections.shared(i));
+  }
+  for (auto& [peer, conn] : rebuilt) list.push_back(std::move(conn));
+  list.sort_by_name();
+  return c.assemble(before.node, std::move(list));
+}
+
+std::vector<std::string> Planner::problems_after_apply(const std::string& name) const {
+  const Context& c = *context_;
+  std::vector<std::string> out;
+  const auto peers = c.changed_peers(name);
+  if (!peers) {
+    for (const PlanProblem& p : plan(name).problems) out.push_back(p.message);
+    return out;
+  }
+  // The other connections were the accepted topology's, which had none.
+  for (const auto& [peer, conn] : c.connections_to(name, *peers)) out.insert(out.end(), conn.problems.begin(), conn.problems.end());
+  return out;
 }
 
 Planner::~Planner() = default;
@@ -322,46 +401,15 @@ NodePlan plan_node(const Topology& t, const PolicySet& policies, const std::stri
 
 bool Planner::has_node(const std::string& name) const { return context_->model.nodes.count(name) != 0; }
 
-NodePlan Planner::plan(const std::string& name) const {
-  const Context& context = *context_;
-  const Model& index = context.model;
-  const PolicySet& policies = context.policies;
-  auto found = index.nodes.find(name);
-  if (found == index.nodes.end()) {
-    throw std::invalid_argument("node \"" + name + "\" is not in the topology");
-  }
-  const Node* self = &found->second;
-  NodePlan plan;
-  plan.node = self->name;
-  plan.domain = self->domain;
-  plan.role = topology::to_string(self->role);
-  plan.credentials.identity = self->identity;
-  std::set<std::string> trusted;
-  if (const topology::Domain* d = index.domain(self->domain)) {
-    plan.credentials.own_ca_id = d->ca_id;
-    trusted.insert(d->ca_id);
-  }
-
-  // CAPIF relations get no tunnel but are reported by both ends.
-  std::vector<OutsidePoint> outside;
-  if (auto it = context.capif_of.find(name); it != context.capif_of.end()) {
-    for (const Pair& k : it->second) {
-      const topology::ServiceUse& use = context.capif.at(k);
-      outside.push_back({std::string(refpoint::seal_s) + " (CAPIF)", name == use.val_server ? use.seal_server : use.val_server,
-                         "CAPIF-2e security (TS 33.122), no tunnel",
-                         use.val_server + " reaches " + use.seal_server + " through CAPIF (" + service_list(use.services) + ")",
-                         OutsideKind::capif});
-    }
-  }
-  static const std::set<Pair> none;
-  auto mine = context.by_node.find(name);
-  const auto& pairs = mine == context.by_node.end() ? none : mine->second;
-
+std::map<std::string, ConnectionPlan> Planner::Context::connections(const std::string& name,
+                                                                    const std::vector<Pair>& pair_keys,
+                                                                    const std::set<std::string>* peers) const {
+  const Model& index = model;
+  const Node* self = &index.node(name);
   // Connections by peer; children by protected pair, in pair order on every run.
   std::map<std::string, ConnectionPlan> by_peer;
-  std::map<std::string, std::set<std::string>> templates_by_peer;
-  for (const Pair& k : pairs) {
-    const ProtectedPair& pair = context.pairs.at(k);
+  for (const Pair& k : pair_keys) {
+    const ProtectedPair& pair = pairs.at(k);
     const Node& x = index.node(pair.x);
     const Node& y = index.node(pair.y);
     for (const Hop& hop : path(index, x, y)) {
@@ -369,11 +417,13 @@ NodePlan Planner::plan(const std::string& name) const {
       bool forward = hop.from == name;
       if (!forward && hop.to != name) continue;
       const std::string peer = forward ? hop.to : hop.from;
+      if (peers && !peers->count(peer)) continue;
       // Which end of the pair is behind this node: the end on the hop's `from` side is x.
       const Node& near = forward ? x : y;
       const Node& far = forward ? y : x;
       const Node& peer_node = index.node(peer);
 
+      ConnectionPlan& c = by_peer[peer];
       const std::string tmpl = hop.template_name.empty() ? template_for(pair.reference_points)
                                                          : hop.template_name;
       if (hop.template_name.empty()) {
@@ -381,7 +431,7 @@ NodePlan Planner::plan(const std::string& name) const {
         for (const std::string& point : pair.reference_points) {
           const std::string other = template_for({point});
           if (!same_behaviour(policies.templates.at(other), policies.templates.at(tmpl), hop.zone)) {
-            plan.problems.push_back({"templates " + tmpl + " and " + other + " disagree for " +
+            c.problems.push_back({"templates " + tmpl + " and " + other + " disagree for " +
                                      pair.x + " <-> " + pair.y +
                                      ", which share one tunnel; align their profiles and actions"});
           }
@@ -391,7 +441,6 @@ NodePlan Planner::plan(const std::string& name) const {
       const std::string profile_name = hop.zone == Zone::za ? tp.za_profile : tp.zb_profile;
       const Profile& profile = policies.profiles.at(profile_name);
 
-      ConnectionPlan& c = by_peer[peer];
       if (c.name.empty()) {
         c.peer = peer;
         c.zone = hop.zone;
@@ -402,21 +451,17 @@ NodePlan Planner::plan(const std::string& name) const {
         c.remote_addrs = peer_node.addresses;
         c.local_id = self->identity;
         c.remote_id = peer_node.identity;
-        if (const topology::Domain* pd = index.domain(peer_node.domain)) {
-          c.remote_ca_id = pd->ca_id;
-          trusted.insert(pd->ca_id);
-        }
+        if (const topology::Domain* pd = index.domain(peer_node.domain)) c.remote_ca_id = pd->ca_id;
         c.ike_proposals = profile.ike_proposals;
         c.rekey_time = profile.ike_rekey_time;
         c.dpd_delay = profile.dpd_delay;
         c.dpd_timeout = profile.dpd_timeout;
       } else if (c.profile != profile_name) {
-        plan.problems.push_back(
+        c.problems.push_back(
             {"the connection to " + peer + " would need both profile \"" + c.profile +
              "\" and \"" + profile_name + "\" (templates " + c.template_name + " and " + tmpl +
              " disagree); one IKE_SA per peer pair can have only one"});
       }
-      templates_by_peer[peer].insert(tmpl);
 
       ChildPlan child;
       // "_" separates: node names use only [a-z0-9-], and "." would be read as a path by
@@ -464,7 +509,7 @@ NodePlan Planner::plan(const std::string& name) const {
     const bool v6 = std::any_of(c.local_addrs.begin(), c.local_addrs.end(), is_v6) &&
                     std::any_of(c.remote_addrs.begin(), c.remote_addrs.end(), is_v6);
     if (!v4 && !v6) {
-      plan.problems.push_back({name + " and " + peer + " share no address family (IPv4/IPv6)"});
+      c.problems.push_back({name + " and " + peer + " share no address family (IPv4/IPv6)"});
     }
     std::sort(c.reference_points.begin(), c.reference_points.end());
     c.reference_points.erase(std::unique(c.reference_points.begin(), c.reference_points.end()),
@@ -477,11 +522,40 @@ NodePlan Planner::plan(const std::string& name) const {
                  ? ": " + c.children.front().why
                  : ": carries " + std::to_string(c.children.size()) + " node pairs";
     c.digest = connection_digest(c);
-    plan.connections.push_back(std::move(c));
   }
-  std::sort(plan.connections.begin(), plan.connections.end(),
-            [](const ConnectionPlan& a, const ConnectionPlan& b) { return a.name < b.name; });
+  return by_peer;
+}
 
+NodePlan Planner::Context::assemble(const std::string& name, ConnectionList connections) const {
+  const Model& index = model;
+  const Node* self = &index.node(name);
+  NodePlan plan;
+  plan.node = self->name;
+  plan.domain = self->domain;
+  plan.role = topology::to_string(self->role);
+  plan.credentials.identity = self->identity;
+  std::set<std::string> trusted;
+  if (const topology::Domain* d = index.domain(self->domain)) {
+    plan.credentials.own_ca_id = d->ca_id;
+    trusted.insert(d->ca_id);
+  }
+  for (const ConnectionPlan& c : connections) {
+    if (!c.remote_ca_id.empty()) trusted.insert(c.remote_ca_id);
+    for (const std::string& p : c.problems) plan.problems.push_back({p});
+  }
+  plan.connections = std::move(connections);
+
+  // CAPIF relations get no tunnel but are reported by both ends.
+  std::vector<OutsidePoint> outside;
+  if (auto it = capif_of.find(name); it != capif_of.end()) {
+    for (const Pair& k : it->second) {
+      const topology::ServiceUse& use = capif.at(k);
+      outside.push_back({std::string(refpoint::seal_s) + " (CAPIF)", name == use.val_server ? use.seal_server : use.val_server,
+                         "CAPIF-2e security (TS 33.122), no tunnel",
+                         use.val_server + " reaches " + use.seal_server + " through CAPIF (" + service_list(use.services) + ")",
+                         OutsideKind::capif});
+    }
+  }
   // UE-facing and CAPIF reference points: accounted for, not ours.
   if (self->role == topology::Role::seal_server) {
     outside.push_back({"SEAL-UU", "", "TLS, outside NDS/IP",
@@ -514,6 +588,20 @@ NodePlan Planner::plan(const std::string& name) const {
   plan.outside = std::move(outside);
   plan.credentials.trusted_ca_ids.assign(trusted.begin(), trusted.end());
   return plan;
+}
+
+
+NodePlan Planner::plan(const std::string& name) const {
+  const Context& context = *context_;
+  if (!context.model.nodes.count(name)) throw std::invalid_argument("node \"" + name + "\" is not in the topology");
+  std::vector<Pair> pair_keys;
+  if (auto mine = context.by_node.find(name); mine != context.by_node.end()) {
+    pair_keys.assign(mine->second.begin(), mine->second.end());
+  }
+  ConnectionList list;
+  for (auto& [peer, c] : context.connections(name, pair_keys, nullptr)) list.push_back(std::move(c));
+  list.sort_by_name();
+  return context.assemble(name, std::move(list));
 }
 
 }  // namespace ndsip::policy

@@ -7,6 +7,11 @@
 // Za connection carries exactly the prefix pairs the topology asks for and no cross product.
 #pragma once
 
+#include <algorithm>
+#include <compare>
+#include <cstddef>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <string>
@@ -52,6 +57,67 @@ struct ConnectionPlan {
   std::vector<std::string> ike_proposals;
   std::string rekey_time, dpd_delay, dpd_timeout;
   std::vector<ChildPlan> children;
+  std::vector<std::string> problems;  // this connection's (NodePlan::problems holds them all)
+};
+
+// The connections of a plan, sorted by name. Reads like a std::vector<ConnectionPlan>, but
+// holds each connection through a shared pointer: a re-plan after a change rebuilds only the
+// connections the change touches and shares the others with the plan before, so one changed
+// peer of a 10,000-connection node does not copy 10,000 connections.
+class ConnectionList {
+ public:
+  using Ptr = std::shared_ptr<const ConnectionPlan>;
+  class const_iterator {
+   public:
+    using iterator_category = std::random_access_iterator_tag;
+    using value_type = ConnectionPlan;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const ConnectionPlan*;
+    using reference = const ConnectionPlan&;
+    const_iterator() = default;
+    explicit const_iterator(std::vector<Ptr>::const_iterator it) : it_(it) {}
+    reference operator*() const { return **it_; }
+    pointer operator->() const { return it_->get(); }
+    reference operator[](difference_type n) const { return *it_[n]; }
+    const_iterator& operator++() { ++it_; return *this; }
+    const_iterator operator++(int) { auto old = *this; ++it_; return old; }
+    const_iterator& operator--() { --it_; return *this; }
+    const_iterator operator--(int) { auto old = *this; --it_; return old; }
+    const_iterator& operator+=(difference_type n) { it_ += n; return *this; }
+    const_iterator& operator-=(difference_type n) { it_ -= n; return *this; }
+    friend const_iterator operator+(const_iterator a, difference_type n) { return a += n; }
+    friend const_iterator operator+(difference_type n, const_iterator a) { return a += n; }
+    friend const_iterator operator-(const_iterator a, difference_type n) { return a -= n; }
+    friend difference_type operator-(const const_iterator& a, const const_iterator& b) { return a.it_ - b.it_; }
+    friend auto operator<=>(const const_iterator&, const const_iterator&) = default;
+    friend bool operator==(const const_iterator&, const const_iterator&) = default;
+
+   private:
+    std::vector<Ptr>::const_iterator it_;
+  };
+  using iterator = const_iterator;
+  using value_type = ConnectionPlan;
+
+  ConnectionList() = default;
+  ConnectionList(std::initializer_list<ConnectionPlan> connections) {
+    for (const ConnectionPlan& c : connections) push_back(c);
+  }
+  void push_back(ConnectionPlan c) { items_.push_back(std::make_shared<const ConnectionPlan>(std::move(c))); }
+  void push_back(Ptr c) { items_.push_back(std::move(c)); }
+  std::size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  const ConnectionPlan& operator[](std::size_t i) const { return *items_[i]; }
+  const ConnectionPlan& front() const { return *items_.front(); }
+  const ConnectionPlan& back() const { return *items_.back(); }
+  const_iterator begin() const { return const_iterator(items_.begin()); }
+  const_iterator end() const { return const_iterator(items_.end()); }
+  const Ptr& shared(std::size_t i) const { return items_[i]; }
+  void sort_by_name() {
+    std::sort(items_.begin(), items_.end(), [](const Ptr& a, const Ptr& b) { return a->name < b->name; });
+  }
+
+ private:
+  std::vector<Ptr> items_;
 };
 
 // A reference point of the node that NDS/IP does not cover (TLS, or CAPIF-2e).
@@ -79,7 +145,7 @@ struct PlanProblem {
 struct NodePlan {
   std::string node, domain, role;
   Credentials credentials;
-  std::vector<ConnectionPlan> connections;  // sorted by name
+  ConnectionList connections;               // sorted by name
   std::vector<OutsidePoint> outside;        // sorted
   std::vector<PlanProblem> problems;        // the plan is unusable while non-empty
 };
@@ -105,6 +171,13 @@ class Planner {
   // domain and their peers). Every other node's plan is the same as before, byte for byte;
   // a property test holds it to that. The inverse change (topology::inverse) undoes it.
   std::set<std::string> apply(const topology::ModelChange& change);
+  // After apply(): the plan of a node it named, made from `before` (its plan before the
+  // change) by rebuilding only the connections the change can touch and sharing the others;
+  // equal, byte for byte, to plan(node). And the problems of those rebuilt connections (the
+  // others had none: they were the accepted topology's), or of the whole plan when the node
+  // itself changed.
+  NodePlan replan(const NodePlan& before) const;
+  std::vector<std::string> problems_after_apply(const std::string& node) const;
 
  private:
   struct Context;

@@ -15,7 +15,7 @@ bool owned(const std::string& node, const std::string& name, const Applied& appl
 }  // namespace
 
 ConnectionDiff diff_connections(const std::string& node,
-                                const std::vector<policy::ConnectionPlan>& desired,
+                                const policy::ConnectionList& desired,
                                 const Applied& applied, const std::set<std::string>& in_charon) {
   ConnectionDiff d;
   std::set<std::string> wanted;

@@ -25,7 +25,7 @@ struct ConnectionDiff {
 // or its name has ndsipd's pattern for this node ("za_<node>_" / "zb_<node>_"), so
 // connections loaded by others (swanctl, another tool) are left alone.
 ConnectionDiff diff_connections(const std::string& node,
-                                const std::vector<policy::ConnectionPlan>& desired,
+                                const policy::ConnectionList& desired,
                                 const Applied& applied, const std::set<std::string>& in_charon);
 
 }  // namespace ndsip::reconcile
