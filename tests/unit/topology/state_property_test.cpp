@@ -6,6 +6,7 @@
 // at all and take the full path.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "topology/delta.hpp"
@@ -76,14 +77,37 @@ TEST(StateProperty, AbortRestoresTheStateExactly) {
     state.propose(before);
     state.commit();
     const ObjectTexts objects = state.objects();
+    const std::string digest = state.digest();
     gen.change(doc);
     state.propose(doc.dump(1));
     state.abort();
     EXPECT_EQ(state.objects(), objects) << "seed " << seed;
+    EXPECT_EQ(state.digest(), digest) << "seed " << seed;
     // And the check after the abort is the check of the unchanged document.
     Proposal again = state.propose(before);
     EXPECT_EQ(to_text(again.problems), to_text(load_topology_text(before).problems)) << "seed " << seed;
     if (!again.checked_in_full) EXPECT_TRUE(again.delta.empty()) << "seed " << seed;
     state.abort();
   }
+}
+
+// The digest names the content: the same for a reordered, respaced document and for the one
+// assembled from the objects; another when an object changes.
+TEST(State, DigestIgnoresOrderAndSpacing) {
+  Generator gen(7);
+  json doc = gen.topology();
+  TopologyState a, b, c;
+  a.propose(doc.dump(1));
+  a.commit();
+  json reordered = doc;
+  std::reverse(reordered["nodes"].begin(), reordered["nodes"].end());
+  b.propose(reordered.dump(4));
+  b.commit();
+  EXPECT_EQ(a.digest(), b.digest());
+  c.propose(assemble(a.objects()));
+  c.commit();
+  EXPECT_EQ(c.digest(), a.digest());
+  reordered["name"] = "other";
+  b.propose(reordered.dump());
+  EXPECT_NE(b.digest(), a.digest());
 }
