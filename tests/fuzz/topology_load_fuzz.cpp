@@ -5,6 +5,8 @@
 //   - every problem has a message and its pointer is "" or starts with '/';
 //   - problems carry a line (except those about the text as a whole) and come in document
 //     order, so their lines never go back;
+//   - the incremental check (TopologyState) of the bytes against a topology in force gives the
+//     very same problems, and taking it back leaves the state as it was;
 //   - an accepted topology is internally consistent (references resolve, roles match), and
 //     loading it again after a round trip through the canonical JSON form gives the same
 //     model (nothing is lost or defaulted differently).
@@ -14,6 +16,7 @@
 #include <string>
 
 #include "topology/load.hpp"
+#include "topology/state.hpp"
 
 using namespace ndsip::topology;
 
@@ -103,6 +106,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (p.line < previous_line) fail();
     previous_line = p.line;
   }
+
+  // The incremental path, against a small topology in force (so the bytes are a change).
+  static TopologyState* state = [] {
+    auto* s = new TopologyState;
+    s->propose(R"({"version": 1, "name": "base", "domains": [{"name": "a", "ca_id": "CN=A"}],
+      "nodes": [{"name": "gms", "role": "seal-server", "domain": "a", "services": ["group-management"],
+                 "addresses": ["192.0.2.1"], "identity": "gms.example"},
+                {"name": "val", "role": "val-server", "domain": "a", "addresses": ["192.0.2.2"], "identity": "val.example"}],
+      "service_uses": [{"val_server": "val", "seal_server": "gms", "services": ["group-management"]}]})");
+    s->commit();
+    return s;
+  }();
+  static const std::string digest = state->digest();
+  const Proposal p = state->propose(text);
+  if (p.problems.size() != r.problems.size()) fail();
+  for (std::size_t i = 0; i < p.problems.size(); ++i) {
+    if (p.problems[i].to_string() != r.problems[i].to_string() || p.problems[i].line != r.problems[i].line) fail();
+  }
+  state->abort();
+  if (state->digest() != digest) fail();
 
   if (r.topology) {
     check_consistent(*r.topology);
