@@ -478,34 +478,24 @@ Proposal TopologyState::propose(const std::string& text) {
     }
   };
   if (parts->header != undo.header) record(header_id, &s.header);
-  for (const auto& [name, before] : undo.domains) {
-    const auto now = s.domains.find(name);
-    record({Kind::domain, name}, now == s.domains.end() ? nullptr : &now->second.content);
-    if (now != s.domains.end()) p.model.domains.push_back(build_domain(now->second.draft));
-    if (before) p.model.old_domains.push_back(build_domain(before->draft));
-    if (now == s.domains.end()) p.model.removed.push_back({Kind::domain, name});
-  }
-  for (const auto& [name, before] : undo.nodes) {
-    const auto now = s.nodes.find(name);
-    record({Kind::node, name}, now == s.nodes.end() ? nullptr : &now->second.content);
-    if (now != s.nodes.end()) p.model.nodes.push_back(build_node(now->second.draft));
-    if (before) p.model.old_nodes.push_back(build_node(before->draft));
-    if (now == s.nodes.end()) p.model.removed.push_back({Kind::node, name});
-  }
-  for (const auto& [key, before] : undo.uses) {
-    const auto now = s.uses.find(key);
-    record(use_id(key), now == s.uses.end() ? nullptr : &now->second.content);
-    if (now != s.uses.end()) p.model.uses.push_back(build_use(now->second.draft));
-    if (before) p.model.old_uses.push_back(build_use(before->draft));
-    if (now == s.uses.end()) p.model.removed.push_back(use_id(key));
-  }
-  for (const auto& [key, before] : undo.interconnects) {
-    const auto now = s.interconnects.find(key);
-    record(interconnect_id(key), now == s.interconnects.end() ? nullptr : &now->second.content);
-    if (now != s.interconnects.end()) p.model.interconnects.push_back(build_interconnect(now->second.draft));
-    if (before) p.model.old_interconnects.push_back(build_interconnect(before->draft));
-    if (now == s.interconnects.end()) p.model.removed.push_back(interconnect_id(key));
-  }
+  // Each touched object: its content for the journal, its model before and after for the planner.
+  auto changes = [&](const auto& undo_list, const auto& map, auto id_of, auto build, auto& now_list, auto& old_list) {
+    for (const auto& [key, before] : undo_list) {
+      const auto now = map.find(key);
+      const ObjectId id = id_of(key);
+      record(id, now == map.end() ? nullptr : &now->second.content);
+      if (now != map.end()) now_list.push_back(build(now->second.draft));
+      if (before) old_list.push_back(build(before->draft));
+      if (now == map.end()) p.model.removed.push_back(id);
+    }
+  };
+  changes(undo.domains, s.domains, [](const std::string& n) { return ObjectId{Kind::domain, n}; }, build_domain,
+          p.model.domains, p.model.old_domains);
+  changes(undo.nodes, s.nodes, [](const std::string& n) { return ObjectId{Kind::node, n}; }, build_node, p.model.nodes,
+          p.model.old_nodes);
+  changes(undo.uses, s.uses, use_id, build_use, p.model.uses, p.model.old_uses);
+  changes(undo.interconnects, s.interconnects, interconnect_id, build_interconnect, p.model.interconnects,
+          p.model.old_interconnects);
   return p;
 }
 
