@@ -56,6 +56,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::steady_timer deadline_, linger_;
   std::shared_ptr<Shared> shared_;
   std::string pending_;   // received, not yet a complete request
+  std::size_t scanned_ = 0;  // bytes of pending_ known to hold no newline
   std::array<char, 65536> chunk_{};
   bool counted_ = false;
 };
