@@ -20,8 +20,20 @@ TopologyHolder::~TopologyHolder() = default;
 TopologyHolder::Checked TopologyHolder::check(const std::string& text) {
   Checked c;
   c.proposal = state_.propose(text);
+  try {
+    plan_checked(c);
+  } catch (...) {
+    // Never left half-done: the state as accepted, and a planner made afresh next time.
+    state_.abort();
+    planner_.reset();
+    throw;
+  }
+  return c;
+}
+
+void TopologyHolder::plan_checked(Checked& c) {
   for (const topology::Problem& p : c.proposal.problems) c.problems.push_back(p.to_string());
-  if (!c.problems.empty()) return c;
+  if (!c.problems.empty()) return;
   // Plan the nodes the change can touch: for the problems only the planner sees, and for this
   // node's plan when it is one of them. Nothing in force yet: every node.
   std::set<std::string> affected;
@@ -53,7 +65,6 @@ TopologyHolder::Checked TopologyHolder::check(const std::string& text) {
                          "\" is not in the topology (push it to the hosts it describes)");
   }
   if (!c.plan) c.plan = plan_;  // untouched: the plan in force is this topology's plan too
-  return c;
 }
 
 void TopologyHolder::undo(Checked& c) {

@@ -77,6 +77,7 @@ class TopologyHolder {
     std::size_t planned = 0;            // nodes planned
   };
   Checked check(const std::string& text);
+  void plan_checked(Checked& checked);  // check()'s second half: the planner's part
   void undo(Checked& checked);  // takes the proposal back, in the state and in the planner
   void push(const std::string& text, control::Reply reply, const Apply& apply);
   void adopt(Plan plan, std::uint64_t version);

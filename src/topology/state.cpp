@@ -399,7 +399,10 @@ Proposal TopologyState::propose(const std::string& text) {
     // Not cut into objects by identity: checked in full; it has problems (see state.hpp).
     p.checked_in_full = true;
     p.problems = load_topology_text(text).problems;
-    if (p.problems.empty()) throw std::logic_error("TopologyState: a document without identities passed the full check");
+    if (p.problems.empty()) {
+      s.undo.reset();
+      throw std::logic_error("TopologyState: a document without identities passed the full check");
+    }
     return p;
   }
   p.checked_in_full = s.nodes.empty() && s.domains.empty();
