@@ -222,7 +222,9 @@ struct Planner::Context {
   // What the last apply() touched.
   struct {
     std::set<std::string> self_changed;
-    std::map<Pair, std::set<std::string>> paths;  // dirty pairs: their nodes before and after
+    // Each node on the path of a dirty pair (before or after), and the other nodes on those
+    // paths: made once per apply, so asking for each affected node costs no walk over them all.
+    std::unordered_map<std::string, std::set<std::string>> peers;
   } last;
   NodePlan assemble(const std::string& name, ConnectionList connections) const;
 
@@ -311,21 +313,22 @@ std::set<std::string> Planner::apply(const topology::ModelChange& change) {
   }
   std::set<std::string> affected = self_changed;
   affected.insert(capif_ends.begin(), capif_ends.end());
-  for (const auto& [k, on_path] : paths) affected.insert(on_path.begin(), on_path.end());
+  c.last.peers.clear();
+  for (const auto& [k, on_path] : paths) {
+    affected.insert(on_path.begin(), on_path.end());
+    for (const std::string& n : on_path) c.last.peers[n].insert(on_path.begin(), on_path.end());
+  }
   for (auto it = affected.begin(); it != affected.end();) {
     it = c.model.nodes.count(*it) ? std::next(it) : affected.erase(it);
   }
   c.last.self_changed = std::move(self_changed);
-  c.last.paths = std::move(paths);
   return affected;
 }
 
 std::optional<std::set<std::string>> Planner::Context::changed_peers(const std::string& name) const {
   if (last.self_changed.count(name)) return std::nullopt;
-  std::set<std::string> peers;
-  for (const auto& [k, on_path] : last.paths) {
-    if (on_path.count(name)) peers.insert(on_path.begin(), on_path.end());
-  }
+  const auto it = last.peers.find(name);
+  std::set<std::string> peers = it == last.peers.end() ? std::set<std::string>() : it->second;
   peers.erase(name);
   return peers;
 }
