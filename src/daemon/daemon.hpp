@@ -65,7 +65,7 @@ class Daemon {
 };
 
 // --check-config: everything start() reads (settings, policies, templates, the stored
-// topology through the same evaluate path as a push, the credentials against it), checked
+// topology evaluated in full with these policies, the credentials against it), checked
 // without touching charon. Returns the problems (empty: fine).
 std::vector<std::string> check_config(const Config& config);
 

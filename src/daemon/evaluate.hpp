@@ -1,7 +1,8 @@
-// The one evaluate path (Kea's staged configure: config-test, config-set and reload share
-// it): topology text + policies -> every problem, or this node's plan. push, diff, rollback,
-// reload, start-up and --check-config all go through evaluate(); nothing is adopted that it
-// did not pass.
+// A whole-topology evaluation: topology text + policies -> every problem, or this node's plan,
+// from scratch. --check-config uses it; push, diff, rollback and start-up go through
+// TopologyHolder's incremental check, which gives the same problems (property-tested for the
+// topology and the planner). Folding --check-config into TopologyHolder, so there is one path
+// again, is open work (issue 11's closing note).
 #pragma once
 
 #include <memory>
