@@ -55,8 +55,9 @@ TEST(CredentialManager, TheCheckedBytesAreTheLoadedBytes) {
       [[maybe_unused]] const ssize_t n = ::write(fd, text.data(), text.size());
       ::close(fd);
       // Wait for this reader to close before serving the next one (while a reader holds the
-      // FIFO open, a non-blocking open for writing succeeds; without one it fails).
-      for (;;) {
+      // FIFO open, a non-blocking open for writing succeeds; without one it fails). Once the
+      // test stops, the reader it opens to release this thread would keep this loop going.
+      while (!stop) {
         const int probe = ::open(pki.dir.path("cert.pem").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         if (probe < 0) break;
         ::close(probe);
