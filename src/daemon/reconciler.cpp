@@ -19,7 +19,7 @@ Json changes(const reconcile::ConnectionDiff& d) {
   Json j = control::ok_answer();
   j[key::load] = d.load;
   j[key::unload] = d.unload;
-  j[key::unchanged] = d.unchanged.size();
+  j[key::unchanged] = d.unchanged;
   return j;
 }
 
@@ -28,7 +28,7 @@ Json changes(const reconcile::ConnectionDiff& d) {
 Reconciler::Reconciler(boost::asio::io_context& io, CharonLink& charon, StateStore& store,
                        std::chrono::milliseconds cross_check)
     : charon_(charon), store_(store), applied_(store.load_applied()), cross_check_(cross_check),
-      cross_check_timer_(io) {}
+      cross_check_timer_(io), save_timer_(io) {}
 
 void Reconciler::in_charon(std::function<void(std::optional<vici::Error>, std::set<std::string>)> then) {
   charon_.request(vici::request::get_conns(), [then = std::move(then)](std::optional<vici::Error> e, vici::Reply r) {
@@ -99,27 +99,36 @@ void Reconciler::run() {
       cross_check_timer_.expires_after(cross_check_);
       cross_check_timer_.async_wait([this](boost::system::error_code ec) {
         if (ec || !charon_.up()) return;
-        trusted_ = false;
+        distrust();
         reconcile([](const Json&) {});
       });
     }
-    const reconcile::ConnectionDiff diff = reconcile::diff_connections(plan->node, plan->connections, applied_, held);
+    // Trusted, after a clean pass: what changed between two plans, by walking them in step.
+    const reconcile::ConnectionDiff diff =
+        !full && applied_plan_ ? reconcile::diff_plans(applied_plan_->connections, plan->connections)
+                               : reconcile::diff_connections(plan->node, plan->connections, applied_, held);
+    applied_plan_.reset();  // set again below if this pass ends clean
     auto result = std::make_shared<Json>(changes(diff));
     // Loaded once, gone now: charon restarted (or was restarted with the host) and lost them.
     auto restored = std::make_shared<std::vector<std::string>>();
-    for (const std::string& name : diff.load) {
-      if (applied_.count(name) && !held.count(name)) restored->push_back(name);
+    if (full) {
+      for (const std::string& name : diff.load) {
+        if (applied_.count(name) && !held.count(name)) restored->push_back(name);
+      }
     }
     (*result)["restored"] = *restored;
     (*result)["errors"] = Json::array();
+    const bool changes_applied = !diff.empty();
     auto remaining = std::make_shared<std::size_t>(diff.load.size() + diff.unload.size() * 2 + 1);
-    auto step_done = [this, result, remaining, finish, requests_before, restored]() {
+    auto step_done = [this, result, remaining, finish, requests_before, restored, plan, changes_applied]() {
       if (--*remaining > 0) return;
-      try {
-        store_.save_applied(applied_);
-      } catch (const std::exception& ex) {
-        (*result)["errors"].push_back(ex.what());
+      if ((*result)["errors"].empty()) {
+        // charon holds exactly `plan` now: what ndsipd recorded of connections that are
+        // neither desired nor in charon any more goes, and the next trusted pass diffs plans.
+        forget_undesired(*plan);
+        applied_plan_ = plan;
       }
+      if (changes_applied) save_applied_later();
       // The VICI commands this pass sent, get-conns included when it read charon (the bench
       // counts them).
       (*result)["vici_commands"] = charon_.requests_sent() - requests_before;
@@ -128,15 +137,15 @@ void Reconciler::run() {
       if (on_applied_) on_applied_(*restored);
       finish(*result);
     };
-    std::map<std::string, const policy::ConnectionPlan*> by_name;
-    for (const auto& c : plan->connections) by_name.emplace(c.name, &c);
     auto failed = [result](const std::string& what, const vici::Error& err) {
       (*result)["errors"].push_back(what + ": " + err.what());
       log(what + " failed: " + err.what());
     };
     for (const std::string& name : diff.load) {
-      const policy::ConnectionPlan& c = *by_name.at(name);
-      charon_.request(
+      const policy::ConnectionPlan& c = *reconcile::find_connection(plan->connections, name);
+      // Spread over the link's sessions: a full apply of thousands is charon's work, and charon
+      // works on each session in parallel.
+      charon_.request_spread(
           vici::request::load_conn(name, reconcile::connection_section(c, reconcile::is_initiator(plan->node, c.peer))),
           [this, name, digest = c.digest, failed, step_done](std::optional<vici::Error> err, vici::Reply) {
             if (err) {
@@ -164,11 +173,43 @@ void Reconciler::run() {
   };
   if (full) {
     in_charon(std::move(pass));
+  } else if (applied_plan_) {
+    pass(std::nullopt, {});  // diff_plans needs no names
   } else {
     std::set<std::string> held;
     for (const auto& [name, digest] : applied_) held.insert(name);
     pass(std::nullopt, std::move(held));
   }
 }
+
+void Reconciler::forget_undesired(const policy::NodePlan& plan) {
+  if (applied_.size() == plan.connections.size()) return;  // every entry is a desired one
+  for (auto it = applied_.begin(); it != applied_.end();) {
+    it = reconcile::find_connection(plan.connections, it->first) ? std::next(it) : applied_.erase(it);
+  }
+}
+
+void Reconciler::save_applied_later() {
+  // applied.json is a cache (losing it costs identical load-conns, which charon takes as
+  // no-ops), so it is written once a burst of passes is over, off the push's path, and at
+  // the latest when ndsipd stops (flush_applied).
+  applied_dirty_ = true;
+  save_timer_.expires_after(std::chrono::seconds(1));
+  save_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) flush_applied();
+  });
+}
+
+void Reconciler::flush_applied() {
+  if (!applied_dirty_) return;
+  try {
+    store_.save_applied(applied_);
+    applied_dirty_ = false;
+  } catch (const std::exception& ex) {
+    log(std::string("applied state not saved (it will be read from charon after a restart): ") + ex.what());
+  }
+}
+
+Reconciler::~Reconciler() { flush_applied(); }
 
 }  // namespace ndsip::daemon

@@ -32,9 +32,15 @@ class Reconciler {
 
   Reconciler(boost::asio::io_context& io, CharonLink& charon, StateStore& store,
              std::chrono::milliseconds cross_check = std::chrono::minutes(5));
+  ~Reconciler();  // writes applied state not yet saved
 
   // The next pass reads what charon holds (after a reconnect: charon may have restarted).
-  void distrust() { trusted_ = false; }
+  void distrust() {
+    trusted_ = false;
+    applied_plan_.reset();
+  }
+  // Writes the applied state now if a pass changed it since the last write.
+  void flush_applied();
 
   void set_desired(Plan plan) { desired_ = std::move(plan); }
   // One pass: get-conns, diff, load / unload. `done` gets {"ok", "load", "unload",
@@ -54,6 +60,8 @@ class Reconciler {
 
  private:
   void run();
+  void forget_undesired(const policy::NodePlan& plan);
+  void save_applied_later();
   void in_charon(std::function<void(std::optional<vici::Error>, std::set<std::string>)> then);
 
   CharonLink& charon_;
@@ -62,6 +70,11 @@ class Reconciler {
   reconcile::Applied applied_;
   bool running_ = false, again_ = false;
   bool trusted_ = false;  // applied_ is what charon holds (a full pass since the last connect)
+  // The plan the last pass applied completely (applied_ equals its names and digests); null
+  // after a pass with errors or a distrust.
+  Plan applied_plan_;
+  bool applied_dirty_ = false;  // applied_ changed since it was last saved
+  boost::asio::steady_timer save_timer_;
   std::chrono::milliseconds cross_check_;
   boost::asio::steady_timer cross_check_timer_;
   std::vector<Done> waiters_;

@@ -175,3 +175,46 @@ TEST(Reconciler, ACrossCheckReadsCharonAgain) {
   ASSERT_TRUE(run_until(io, [&] { return done; }));
   EXPECT_TRUE(run_until(io, [&] { return charon.count("get-conns") >= 2; }, 2s));
 }
+
+// applied.json is a cache written off the push's path: not during the pass, once the passes
+// are over (a second later), and on demand when ndsipd stops. A pass that changes nothing
+// does not write it.
+TEST(Reconciler, AppliedStateIsSavedAfterThePassesNotDuringThem) {
+  Rig rig;
+  rig.reconciler.set_desired(rig.plan("gms", true));
+  rig.pass();
+  EXPECT_TRUE(rig.store.load_applied().empty());
+  EXPECT_TRUE(run_until(rig.io, [&] { return rig.store.load_applied().size() == 2; }, 3s));
+  // val2 leaves; stopping before the timer writes what the pass changed.
+  rig.held = {"zb_gms_val1", "zb_gms_val2"};
+  rig.reconciler.set_desired(rig.plan("gms", false));
+  const auto r = rig.pass();
+  EXPECT_EQ(r["unload"], nlohmann::json({"zb_gms_val2"}));
+  EXPECT_EQ(rig.store.load_applied().size(), 2u);
+  rig.reconciler.flush_applied();
+  const auto saved = rig.store.load_applied();
+  ASSERT_EQ(saved.size(), 1u);
+  EXPECT_EQ(saved.begin()->first, "zb_gms_val1");
+  // Nothing changes: nothing is written (the file is removed to see it is not made again).
+  std::filesystem::remove(rig.dir.path("state") + "/applied.json");
+  rig.pass();
+  rig.reconciler.flush_applied();
+  EXPECT_TRUE(rig.store.load_applied().empty());
+}
+
+// After a clean pass the next trusted one walks the two plans: a plan that shares every
+// connection with the one applied sends nothing.
+TEST(Reconciler, AfterACleanPassTheNextDiffsThePlans) {
+  Rig rig;
+  const auto plan = rig.plan("gms", true);
+  rig.reconciler.set_desired(plan);
+  rig.pass();
+  rig.held = {"zb_gms_val1", "zb_gms_val2"};
+  auto same = std::make_shared<policy::NodePlan>(*plan);  // shares every connection object
+  rig.reconciler.set_desired(same);
+  const auto r = rig.pass();
+  EXPECT_EQ(r["load"], nlohmann::json::array());
+  EXPECT_EQ(r["unchanged"], 2);
+  EXPECT_EQ(r["vici_commands"], 0);
+  EXPECT_EQ(rig.charon.count("load-conn"), 2u);
+}

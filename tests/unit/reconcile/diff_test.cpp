@@ -2,6 +2,8 @@
 // one of ours is unloaded, and connections others loaded are left alone.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "reconcile/connection_section.hpp"
 #include "reconcile/diff.hpp"
 
@@ -25,7 +27,7 @@ TEST(Diff, UnchangedIsNeverResent) {
   const auto d = diff_connections("gms", {conn("zb_gms_a", "d1"), conn("zb_gms_b", "d2")},
                                   {{"zb_gms_a", "d1"}, {"zb_gms_b", "d2"}}, {"zb_gms_a", "zb_gms_b"});
   EXPECT_TRUE(d.empty());
-  EXPECT_EQ(d.unchanged.size(), 2u);
+  EXPECT_EQ(d.unchanged, 2u);
 }
 
 TEST(Diff, OnlyTheChangedOneIsLoaded) {
@@ -52,6 +54,50 @@ TEST(Diff, RemovedOwnConnectionsAreUnloadedOthersAreLeftAlone) {
                                   {"zb_gms_a", "old", "zb_gms_gone", "za_gms_gone2", "operator-made",
                                    "zb_other_x"});
   EXPECT_EQ(d.unload, (std::vector<std::string>{"old", "za_gms_gone2", "zb_gms_gone"}));
+}
+
+// Under trust, diffing two plans in step must give what the full diff gives against the
+// applied state the first plan left (its names and digests, charon holding exactly those).
+TEST(DiffPlans, EqualsTheFullDiffAgainstWhatTheFirstPlanApplied) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 500; ++round) {
+    policy::ConnectionList before, after;
+    reconcile::Applied applied;
+    std::set<std::string> held;
+    for (int i = 0; i < 30; ++i) {
+      const std::string name = "zb_gms_" + std::to_string(100 + i);
+      const int fate = static_cast<int>(rng() % 5);  // 0 only before, 1 only after, 2 shared, 3 changed, 4 neither
+      if (fate == 4) continue;
+      auto c = std::make_shared<const ConnectionPlan>(conn(name, "d" + std::to_string(rng() % 3)));
+      if (fate != 1) {
+        before.push_back(c);
+        applied[name] = c->digest;
+        held.insert(name);
+      }
+      if (fate == 2) after.push_back(c);
+      // A copy: same or different digest, never the same object.
+      if (fate == 1 || fate == 3) after.push_back(conn(name, "d" + std::to_string(rng() % 3)));
+    }
+    const auto full = diff_connections("gms", after, applied, held);
+    const auto walked = reconcile::diff_plans(before, after);
+    EXPECT_EQ(walked.load, full.load) << round;
+    EXPECT_EQ(walked.unload, full.unload) << round;
+    EXPECT_EQ(walked.unchanged, full.unchanged) << round;
+  }
+}
+
+TEST(DiffPlans, ASharedConnectionIsUnchangedWithoutComparingIt) {
+  policy::ConnectionList before, after;
+  auto shared = std::make_shared<const ConnectionPlan>(conn("zb_gms_a", "d1"));
+  before.push_back(shared);
+  after.push_back(shared);
+  before.push_back(conn("zb_gms_b", "d2"));
+  after.push_back(conn("zb_gms_b", "d3"));
+  const auto d = reconcile::diff_plans(before, after);
+  EXPECT_EQ(d.unchanged, 1u);
+  EXPECT_EQ(d.load, std::vector<std::string>{"zb_gms_b"});
+  EXPECT_EQ(reconcile::find_connection(after, "zb_gms_b")->digest, "d3");
+  EXPECT_EQ(reconcile::find_connection(after, "zb_gms_c"), nullptr);
 }
 
 TEST(ConnectionSection, IdentitiesOnlyAndResponderNeverStarts) {
