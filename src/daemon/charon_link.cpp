@@ -5,10 +5,14 @@
 
 namespace ndsip::daemon {
 
-CharonLink::CharonLink(boost::asio::io_context& io, std::string uri, std::chrono::milliseconds timeout)
-    : uri_(std::move(uri)), timeout_(timeout), session_(io), retry_timer_(io) {
+CharonLink::CharonLink(boost::asio::io_context& io, std::string uri, std::chrono::milliseconds timeout,
+                       unsigned sessions)
+    : uri_(std::move(uri)), timeout_(timeout), io_(io), session_(io),
+      extra_lanes_(sessions > 1 ? sessions - 1 : 0), retry_timer_(io) {
   session_.on_disconnect([this](const vici::Error& why) { lost(why.what()); });
 }
+
+CharonLink::~CharonLink() = default;
 
 void CharonLink::start() {
   started_ = std::chrono::steady_clock::now();
@@ -48,11 +52,46 @@ void CharonLink::connect() {
     backoff_.reset();
     waiting_told_ = true;
     log("connected to charon (" + version_ + ") at " + uri_);
+    open_lanes();
     if (on_up_) on_up_();
   });
 }
 
+void CharonLink::open_lanes() {
+  close_lanes();
+  for (unsigned i = 0; i < extra_lanes_; ++i) {
+    auto lane = std::make_unique<vici::Session>(io_);
+    try {
+      lane->connect(uri_);
+    } catch (const vici::Error& e) {
+      // Not fatal: the main session carries everything a missing lane would have.
+      log(std::string("extra VICI session not opened: ") + e.what());
+      break;
+    }
+    // A lane that drops fails its pending requests (the pass reports them and the next pass
+    // sends them again); the main session's loss is what marks charon gone.
+    lane->on_disconnect([](const vici::Error&) {});
+    lanes_.push_back(std::move(lane));
+  }
+}
+
+void CharonLink::close_lanes() {
+  for (auto& lane : lanes_) {
+    closed_lane_requests_ += lane->counters().requests;
+    lane->close();
+  }
+  lanes_.clear();
+  next_lane_ = 0;
+}
+
+unsigned long long CharonLink::requests_sent() const {
+  unsigned long long n = session_.counters().requests + closed_lane_requests_;
+  for (const auto& lane : lanes_) n += lane->counters().requests;
+  return n;
+}
+
 void CharonLink::lost(const std::string& why) {
+  close_lanes();
   up_ = false;
   error_ = why;
   log("charon unreachable: " + why + "; reconnecting");
@@ -69,6 +108,16 @@ void CharonLink::retry_later() {
 
 void CharonLink::request(vici::Request request, Handler done) {
   session_.request(std::move(request), timeout_, std::move(done));
+}
+
+void CharonLink::request_spread(vici::Request request, Handler done) {
+  // Round robin over the main session and the lanes still connected.
+  std::vector<vici::Session*> open{&session_};
+  for (auto& lane : lanes_) {
+    if (lane->connected()) open.push_back(lane.get());
+  }
+  vici::Session* s = open[next_lane_++ % open.size()];
+  s->request(std::move(request), timeout_, std::move(done));
 }
 
 void CharonLink::send(vici::Request request, const std::string& what, std::function<void(const vici::Error&)> failed) {

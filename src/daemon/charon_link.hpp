@@ -1,4 +1,5 @@
-// The link to charon: one VICI session, kept connected. It owns whether charon is reachable,
+// The link to charon: one VICI session, kept connected, and optionally a few more "lanes" for
+// bulk loads (charon serves each VICI connection on its own worker thread). It owns whether charon is reachable,
 // its version, the last connection error and the reconnect backoff; it registers the events
 // the other parts subscribe to, and tells them when charon is back (connected, or restarted
 // and empty) and when it is gone. Everything else talks to charon through it.
@@ -7,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,13 +24,21 @@ class CharonLink {
  public:
   using Handler = vici::Session::ReplyHandler;
 
-  CharonLink(boost::asio::io_context& io, std::string uri, std::chrono::milliseconds timeout);
+  // `sessions`: VICI connections in all (at least 1). The first carries everything; the others
+  // only share the requests sent with request_spread.
+  CharonLink(boost::asio::io_context& io, std::string uri, std::chrono::milliseconds timeout,
+             unsigned sessions = 1);
+  ~CharonLink();
 
   // Connects, and keeps reconnecting with backoff whenever the link is lost.
   void start();
 
   // Sends a request with the link's timeout. A refusal (success = no) arrives as an error.
   void request(vici::Request request, Handler done);
+  // The same, on the next of the connected sessions in turn: for many independent requests
+  // (a full apply's load-conns), which charon then works on in parallel. Order between two
+  // such requests is not kept.
+  void request_spread(vici::Request request, Handler done);
   // Sends a request whose answer nobody waits for: a failure is logged with the command's
   // name and `what` (never the arguments: they may hold a key), then passed to `failed`.
   void send(vici::Request request, const std::string& what,
@@ -52,17 +62,25 @@ class CharonLink {
   bool up() const { return up_; }
   const std::string& version() const { return version_; }
   const std::string& error() const { return error_; }
-  unsigned long long requests_sent() const { return session_.counters().requests; }
+  // Requests sent on every session since construction.
+  unsigned long long requests_sent() const;
   nlohmann::json status() const;  // {"connected", "version", "error"}
 
  private:
   void connect();
   void lost(const std::string& why);
   void retry_later();
+  void open_lanes();
+  void close_lanes();
 
   std::string uri_;
   std::chrono::milliseconds timeout_;
+  boost::asio::io_context& io_;
   vici::Session session_;
+  unsigned extra_lanes_;
+  std::vector<std::unique_ptr<vici::Session>> lanes_;  // connected extra sessions
+  std::size_t next_lane_ = 0;
+  unsigned long long closed_lane_requests_ = 0;
   bool up_ = false;
   std::string version_, error_;
   // A local socket: cheap to retry, and a restarted charon should be picked up within a second.

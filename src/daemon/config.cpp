@@ -29,7 +29,8 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
   Config c;
   // Counts are read signed and checked: an unsigned option would take "-1" as 2^64-1.
   long long max_initiating = static_cast<long long>(c.max_initiating),
-            reauth_batch = static_cast<long long>(c.reauth_batch);
+            reauth_batch = static_cast<long long>(c.reauth_batch),
+            vici_sessions = static_cast<long long>(c.vici_sessions);
   std::string poll = "10s", black_hole = "30s", connect_timeout = "30s", vici_timeout = "30s",
               reauth_interval = "2s";
   po::options_description opts(
@@ -59,6 +60,8 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
       ("connect-timeout", po::value(&connect_timeout)->default_value(connect_timeout),
        "an initiation not up after this is down")
       ("vici-timeout", po::value(&vici_timeout)->default_value(vici_timeout), "per VICI request")
+      ("vici-sessions", po::value(&vici_sessions)->default_value(vici_sessions),
+       "VICI connections a large apply spreads its load-conns over (charon works on each in parallel)")
       ("max-initiating", po::value(&max_initiating)->default_value(max_initiating),
        "initiations in flight at once")
       ("warn-days", po::value(&c.warn_days)->default_value(c.warn_days), "certificate expiry: warning below")
@@ -107,9 +110,12 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
     }
   }
   for (const auto& [name, value, target] : {std::tuple{"max-initiating", max_initiating, &c.max_initiating},
-                                            std::tuple{"reauth-batch", reauth_batch, &c.reauth_batch}}) {
-    if (value < 1 || value > 100000) {
-      errors += std::string("ndsipd: --") + name + " must be between 1 and 100000 (got " + std::to_string(value) + ")\n";
+                                            std::tuple{"reauth-batch", reauth_batch, &c.reauth_batch},
+                                            std::tuple{"vici-sessions", vici_sessions, &c.vici_sessions}}) {
+    const long long most = target == &c.vici_sessions ? 16 : 100000;
+    if (value < 1 || value > most) {
+      errors += std::string("ndsipd: --") + name + " must be between 1 and " + std::to_string(most) + " (got " +
+                std::to_string(value) + ")\n";
     } else {
       *target = static_cast<std::size_t>(value);
     }

@@ -45,6 +45,10 @@ TEST(Config, BadInputIsAClearUsageError) {
       << negative.output;
   EXPECT_EQ(parse_config({"--node", "a", "--reauth-batch", "-5"}).exit_code, 2);
   EXPECT_EQ(parse_config({"--node", "a", "--max-initiating", "16"}).config->max_initiating, 16u);
+  EXPECT_EQ(parse_config({"--node", "a", "--vici-sessions", "4"}).config->vici_sessions, 4u);
+  const auto sessions = parse_config({"--node", "a", "--vici-sessions", "17"});
+  EXPECT_NE(sessions.output.find("--vici-sessions must be between 1 and 16 (got 17)"), std::string::npos)
+      << sessions.output;
   EXPECT_EQ(parse_config({"--config", "/nonexistent/ndsipd.conf"}).exit_code, 2);
   const auto help = parse_config({"--help"});
   EXPECT_FALSE(help.config);
