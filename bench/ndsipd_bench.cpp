@@ -22,6 +22,7 @@
 //   ndsip_bench_ndsipd 1000 10000          # the same; or --sizes 1000,10000
 //   ndsip_bench_ndsipd --skip-restart 500  # without (c)
 //   ndsip_bench_ndsipd --perf DIR ...      # perf record -g of ndsipd (and charon in (a)) per step
+//   ndsip_bench_ndsipd --vici-sessions 4   # ndsipd with that many VICI sessions for its loads
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -398,6 +399,7 @@ struct Options {
   std::vector<int> sizes;
   bool restart = true;
   std::string perf_dir;
+  std::vector<std::string> ndsipd_args;  // passed to every ndsipd the bench starts
 };
 
 std::string plan_swanctl(const lab::Lab& lab, const lab::Host& hub, const std::string& topo, const std::string& out) {
@@ -473,7 +475,7 @@ void bench_scale(int peers, const Options& opt) {
   // everything is loaded.
   lab.stop_charon(hub);
   lab.start_charon(hub);
-  lab.start_ndsipd(hub, NDSIP_DAEMON);
+  lab.start_ndsipd(hub, NDSIP_DAEMON, opt.ndsipd_args);
   wait_ready(lab, hub, 0, scale.of(60s));
   if (comm(hub.ndsipd_pid) != "ndsipd")
     throw std::runtime_error("PID " + std::to_string(hub.ndsipd_pid) + " is " + comm(hub.ndsipd_pid) + ", not ndsipd");
@@ -562,7 +564,7 @@ void bench_scale(int peers, const Options& opt) {
   std::optional<Perf> perf_f;
   perf_f.emplace(perf_dir, -1, "f-all");  // the whole machine: ndsipd is not started yet
   const auto f0 = Clock::now();
-  lab.start_ndsipd(hub, NDSIP_DAEMON);  // returns once the control socket accepts
+  lab.start_ndsipd(hub, NDSIP_DAEMON, opt.ndsipd_args);  // returns once the control socket accepts
   const double f_socket = ms_since(f0);
   double f_answer = -1, f_loaded = -1, f_ready_log = -1;
   json f_apply;
@@ -708,6 +710,8 @@ std::optional<Options> parse(int argc, char** argv) {
       if (!sizes(arg.substr(8))) return std::nullopt;
     } else if (arg == "--perf" && i + 1 < argc) {
       o.perf_dir = fs::absolute(argv[++i]);
+    } else if (arg == "--vici-sessions" && i + 1 < argc) {
+      o.ndsipd_args = {"--vici-sessions", argv[++i]};
     } else if (arg == "--skip-restart") {
       o.restart = false;
     } else if (!arg.empty() && arg[0] != '-') {
@@ -725,7 +729,7 @@ std::optional<Options> parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   const auto opt = parse(argc, argv);
   if (!opt) {
-    std::cerr << "usage: ndsip_bench_ndsipd [--sizes N,M | N M ...] [--skip-restart] [--perf DIR]\n"
+    std::cerr << "usage: ndsip_bench_ndsipd [--sizes N,M | N M ...] [--skip-restart] [--perf DIR] [--vici-sessions N]\n"
                  "  default sizes: 1000 10000 (peers of the hub)\n";
     return 64;
   }

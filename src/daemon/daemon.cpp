@@ -35,7 +35,7 @@ Daemon::Daemon(boost::asio::io_context& io, Config config)
     : io_(io),
       config_(std::move(config)),
       store_(config_.state_dir),
-      charon_(io, config_.vici_uri, config_.vici_timeout),
+      charon_(io, config_.vici_uri, config_.vici_timeout, static_cast<unsigned>(config_.vici_sessions)),
       topology_(config_.node, store_, policies_or_throw(config_)),
       reconciler_(io, charon_, store_),
       health_(io, charon_, health_settings(config_)),

@@ -51,10 +51,11 @@ class Ndsipd : public ::testing::Test {
     return dir.string();
   }
 
-  void start(lab::Host& h) {
+  void start(lab::Host& h, const std::vector<std::string>& extra = {}) {
     if (h.charon_pid <= 0) lab_->start_charon(h);
-    lab_->start_ndsipd(h, NDSIP_DAEMON,
-                       {"--policies", test_policies(), "--templates", NDSIP_SOURCE_DIR "/templates"});
+    std::vector<std::string> args{"--policies", test_policies(), "--templates", NDSIP_SOURCE_DIR "/templates"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    lab_->start_ndsipd(h, NDSIP_DAEMON, args);
   }
 
   void start_all() {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -66,6 +67,31 @@ TEST_F(Ndsipd, PushBringsUpEveryTunnelAndTrafficGoesThroughEsp) {
   const std::string row = table.substr(table.find("gms_val1"));
   EXPECT_EQ(row.substr(0, row.find('\n')).find("up          -"), std::string::npos) << table;
   EXPECT_EQ((*tunnel(s, "val1"))["zone"], "Zb");
+}
+
+// --vici-sessions: the load-conns of an apply are spread over several VICI connections, which
+// real charon accepts and serves side by side; every tunnel still comes up.
+TEST_F(Ndsipd, AnApplySpreadOverSeveralViciSessionsLoadsEveryConnection) {
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  lab::Host& val2 = add("val2");
+  lab_->make_pki();
+  start(gms, {"--vici-sessions", "3"});
+  start(val1);
+  start(val2);
+  push_all(topology(true), "topology.json");
+  ASSERT_TRUE(all_up(gms)) << why(gms);
+  // charon logged the two load-conns from two different VICI clients.
+  std::ifstream log(gms.charon_log);
+  std::set<std::string> clients;
+  for (std::string line; std::getline(log, line);) {
+    const auto at = line.find(" requests: load-conn");
+    const auto from = line.find("vici client ");
+    if (at != std::string::npos && from != std::string::npos && from < at) {
+      clients.insert(line.substr(from + 12, at - from - 12));
+    }
+  }
+  EXPECT_EQ(clients.size(), 2u) << lab_->log_tail(gms, 60);
 }
 
 TEST_F(Ndsipd, AddingAndRemovingAValServerTouchesOnlyItsTunnels) {
