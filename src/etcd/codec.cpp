@@ -184,6 +184,15 @@ std::string watch_create_request(std::string_view key, std::string_view range_en
   return json{{"create_request", c}}.dump();
 }
 
+std::optional<Error> error_in(std::string_view body) {
+  try {
+    throw_if_error(parse_object(body));
+  } catch (const Error& e) {
+    if (e.kind() == Error::Kind::refused) return e;
+  }
+  return std::nullopt;
+}
+
 RangeResult parse_range(std::string_view body) {
   const json doc = parse_object(body);
   throw_if_error(doc);

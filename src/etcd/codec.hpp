@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -77,6 +78,9 @@ std::string lease_revoke_request(std::int64_t id);
 std::string watch_create_request(std::string_view key, std::string_view range_end, std::int64_t start_revision);
 
 // --- answers ---
+
+// etcd's error answer in `body` ({"error": ...}), if it is one; nullopt for anything else.
+std::optional<Error> error_in(std::string_view body);
 
 struct RangeResult {
   Header header;

@@ -1,0 +1,112 @@
+#include "lab/etcd_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+
+#include "lab/process.hpp"
+
+namespace ndsip::lab {
+
+namespace {
+
+// A port the kernel just gave out on loopback (bound, read, closed): free for etcd to take.
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("no free loopback port");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool accepts(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (fd >= 0) ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+EtcdServer::EtcdServer(std::string dir, bool tls) : dir_(std::move(dir)), log_(dir_ + "/etcd.log"), tls_(tls) {
+  client_port_ = free_port();
+  peer_port_ = free_port();
+  if (tls_) {
+    ca_ = pki::make_ca(dir_, "ndsip test etcd CA");
+    server_ = pki::issue(ca_, "localhost", dir_ + "/server.key.pem", dir_ + "/server.cert.pem");
+    client_ = pki::issue(ca_, "ndsip-client", dir_ + "/client.key.pem", dir_ + "/client.cert.pem");
+  }
+}
+
+EtcdServer::~EtcdServer() {
+  try {
+    stop();
+  } catch (...) {
+  }
+}
+
+std::string EtcdServer::endpoint() const {
+  return (tls_ ? "https://localhost:" : "http://127.0.0.1:") + std::to_string(client_port_);
+}
+
+void EtcdServer::start() {
+  if (pid_ > 0) return;
+  const std::string scheme = tls_ ? "https://" : "http://";
+  const std::string client_url = scheme + "127.0.0.1:" + std::to_string(client_port_);
+  const std::string peer_url = "http://127.0.0.1:" + std::to_string(peer_port_);
+  std::vector<std::string> argv{proc::find_program("etcd"), "--name", "ndsip-test", "--data-dir", dir_ + "/data",
+                                "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
+                                "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+                                "--initial-cluster", "ndsip-test=" + peer_url, "--log-level", "warn"};
+  if (tls_) {
+    argv.insert(argv.end(), {"--cert-file", server_.cert, "--key-file", server_.key, "--client-cert-auth",
+                             "--trusted-ca-file", ca_.cert});
+  }
+  proc::SpawnOptions o;
+  o.output_file = log_;
+  pid_ = proc::spawn(argv, o);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!accepts(client_port_)) {
+    if (proc::wait_for(pid_, std::chrono::milliseconds(0))) {
+      pid_ = -1;
+      throw std::runtime_error("etcd exited at start; see " + log_);
+    }
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("etcd did not start in 20 s; see " + log_);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void EtcdServer::stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  if (!proc::wait_for(pid_, std::chrono::seconds(5))) {
+    ::kill(pid_, SIGKILL);
+    proc::wait_for(pid_, std::chrono::seconds(5));
+  }
+  pid_ = -1;
+}
+
+void EtcdServer::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  proc::wait_for(pid_, std::chrono::seconds(5));
+  pid_ = -1;
+}
+
+}  // namespace ndsip::lab

@@ -1,0 +1,41 @@
+// A real etcd (Debian's etcd-server) for tests: one member on loopback, ports picked free,
+// data in a directory of the test's, optionally TLS with client certificates (its own CA,
+// made with strongSwan's pki like the lab's). Started by the test; stopped by PID (SIGTERM,
+// then SIGKILL), never by name.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "lab/pki.hpp"
+
+namespace ndsip::lab {
+
+class EtcdServer {
+ public:
+  // `dir` must exist and be empty; tls: https with --client-cert-auth.
+  EtcdServer(std::string dir, bool tls);
+  ~EtcdServer();
+  EtcdServer(const EtcdServer&) = delete;
+  EtcdServer& operator=(const EtcdServer&) = delete;
+
+  void start();  // returns once the client port accepts connections (throws after 20 s)
+  void stop();   // SIGTERM, then SIGKILL after 5 s; the data directory stays
+  void kill();   // SIGKILL at once (a crash)
+  bool running() const { return pid_ > 0; }
+
+  std::string endpoint() const;  // "http://127.0.0.1:PORT" or "https://localhost:PORT"
+  const pki::Credential& ca() const { return ca_; }
+  const pki::Credential& client() const { return client_; }  // signed by ca(), for the client
+  const std::string& log_file() const { return log_; }
+
+ private:
+  std::string dir_, log_;
+  bool tls_;
+  int client_port_ = 0, peer_port_ = 0;
+  pid_t pid_ = -1;
+  pki::Credential ca_, server_, client_;
+};
+
+}  // namespace ndsip::lab
