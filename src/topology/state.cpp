@@ -5,10 +5,10 @@
 #include <set>
 #include <stdexcept>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "topology/decode.hpp"
 #include "topology/rules.hpp"
+#include "topology/split.hpp"
 #include "topology/stages.hpp"
 #include "topology/validate.hpp"
 
@@ -16,104 +16,22 @@ namespace ndsip::topology {
 
 using nlohmann::json;
 using namespace detail;
-using Pair = std::pair<std::string, std::string>;
 using Kind = ObjectId::Kind;
 
 namespace {
 
-const char* const list_keys[] = {"domains", "nodes", "service_uses", "interconnects"};
-
 ObjectId use_id(const Pair& p) { return {Kind::service_use, p.first + ">" + p.second}; }
 ObjectId interconnect_id(const Pair& p) { return {Kind::interconnect, p.first + "|" + p.second}; }
 const ObjectId header_id{Kind::header, ""};
-
-// One element of a list: its identity, where it is, and its canonical content.
-template <class Key>
-struct Element {
-  Key key;
-  const json* value;
-  std::size_t position;
-  std::string content;
-};
-
-// A document cut into objects by identity, or nothing when it cannot be (see state.hpp).
-struct Split {
-  std::string header;
-  std::vector<Element<std::string>> domains, nodes;
-  std::vector<Element<Pair>> uses, interconnects;
-};
-
-const json* member(const json& obj, const char* key) {
-  const auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-const std::string* string_member(const json& obj, const char* key) {
-  const json* v = member(obj, key);
-  return v && v->is_string() ? v->get_ptr<const std::string*>() : nullptr;
-}
-
-std::optional<Split> split(const json& doc) {
-  if (!doc.is_object()) return std::nullopt;
-  const json* version = member(doc, "version");
-  if (!version || !(version->is_number_integer() || version->is_number_unsigned()) || *version != 1) return std::nullopt;
-  Split s;
-  json header = json::object();
-  for (const auto& [key, value] : doc.items()) {
-    if (std::find(std::begin(list_keys), std::end(list_keys), key) == std::end(list_keys)) header[key] = value;
-  }
-  s.header = header.dump();
-  for (const char* key : list_keys) {
-    const json* list = member(doc, key);
-    const bool required = key == list_keys[0] || key == list_keys[1];
-    if (list ? !list->is_array() : required) return std::nullopt;
-  }
-  // Names first: an entry without one, or two with the same, make the document one for the
-  // full check.
-  auto named = [](const json& list, std::vector<Element<std::string>>& out) {
-    std::unordered_set<std::string_view> seen;
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const std::string* name = list[i].is_object() ? string_member(list[i], "name") : nullptr;
-      if (!name || !seen.insert(*name).second) return false;
-      out.push_back({*name, &list[i], i, list[i].dump()});
-    }
-    return true;
-  };
-  if (!named(doc["domains"], s.domains) || !named(doc["nodes"], s.nodes)) return std::nullopt;
-  if (const json* uses = member(doc, "service_uses")) {
-    std::set<Pair> seen;
-    for (std::size_t i = 0; i < uses->size(); ++i) {
-      const json& u = (*uses)[i];
-      const std::string* val = u.is_object() ? string_member(u, "val_server") : nullptr;
-      const std::string* seal = u.is_object() ? string_member(u, "seal_server") : nullptr;
-      if (!val || !seal || !seen.emplace(*val, *seal).second) return std::nullopt;
-      s.uses.push_back({Pair(*val, *seal), &u, i, u.dump()});
-    }
-  }
-  if (const json* ics = member(doc, "interconnects")) {
-    std::set<Pair> seen;
-    for (std::size_t i = 0; i < ics->size(); ++i) {
-      const json& ic = (*ics)[i];
-      const json* between = ic.is_object() ? member(ic, "between") : nullptr;
-      if (!between || !between->is_array() || between->size() != 2 || !(*between)[0].is_string() ||
-          !(*between)[1].is_string() || (*between)[0] == (*between)[1]) {
-        return std::nullopt;
-      }
-      const std::string& a = (*between)[0].get_ref<const std::string&>();
-      const std::string& b = (*between)[1].get_ref<const std::string&>();
-      Pair pair = a < b ? Pair(a, b) : Pair(b, a);
-      if (!seen.insert(pair).second) return std::nullopt;
-      s.interconnects.push_back({std::move(pair), &ic, i, ic.dump()});
-    }
-  }
-  return s;
-}
 
 template <class Draft>
 struct Entry {
   Draft draft;
   std::string content;
   std::uint64_t hash = 0;  // of the identity and content, for the digest
+  // Decoding the content gave no problems: then it gives none at any position, and a check
+  // of the unchanged object need not decode it again.
+  bool clean = false;
 };
 
 // FNV-1a, then a finaliser (splitmix64) so that sums of hashes spread well. Identifies a
@@ -132,10 +50,6 @@ std::uint64_t object_hash(const std::string& key, const std::string& content) {
   return h ^ (h >> 31);
 }
 
-template <class Key>
-using Positions = std::conditional_t<std::is_same_v<Key, Pair>, std::map<Pair, std::size_t>,
-                                     std::unordered_map<std::string, std::size_t>>;
-
 // Which objects to check: touched, their dependents, and the ones that had problems.
 struct CheckSet {
   std::set<std::string> domains, nodes;
@@ -153,10 +67,10 @@ struct TopologyState::Impl {
   std::unordered_map<std::string, Entry<DraftNode>> nodes;
   std::map<Pair, Entry<DraftUse>> uses;
   std::map<Pair, Entry<DraftInterconnect>> interconnects;
-  struct Where {
-    Positions<std::string> domains, nodes;
-    Positions<Pair> uses, interconnects;
-  } where;
+  Places where;
+  // The document in force as the text it came as, cut, when it was cut from text: the next
+  // text's elements that repeat it are not parsed again (split.hpp).
+  std::optional<Known> known;
 
   // Who holds a unique value, who refers to whom: what a change makes worth checking again.
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::size_t>>> address_holders, prefix_holders;
@@ -176,7 +90,14 @@ struct TopologyState::Impl {
     std::vector<std::pair<std::string, std::optional<Entry<DraftNode>>>> nodes;
     std::vector<std::pair<Pair, std::optional<Entry<DraftUse>>>> uses;
     std::vector<std::pair<Pair, std::optional<Entry<DraftInterconnect>>>> interconnects;
-    std::optional<Where> where;  // set once the document's positions replaced them
+    // The positions: all of them, set once the document's replaced them; or, for a text
+    // matched against the document in force, those it changed, each with its value before.
+    std::optional<Places> where;
+    template <class Key>
+    using Moves = std::vector<std::pair<Key, std::optional<std::size_t>>>;
+    Moves<std::string> moved_domains, moved_nodes;
+    Moves<Pair> moved_uses, moved_interconnects;
+    std::optional<std::optional<Known>> known;  // set once the document's cut replaced it
     CheckSet suspects;
   };
   std::optional<Undo> undo;
@@ -306,16 +227,77 @@ struct TopologyState::Impl {
     return where.interconnects.at({a, b});
   }
 
+  // The check of a split document against the objects in force; see propose().
+  Proposal check(const std::string& text, const Split& parts);
+
   // --- applying a split document ----------------------------------------------------------
-  // Replaces the objects of one list with the split's, recording the old ones in `undo` and
-  // the touched identities in `delta`; `touched` gets them and their dependents before and
-  // after.
-  template <class Key, class Draft, class Map, class Ids>
-  void replace(Map& map, const std::vector<Element<Key>>& elements, Positions<Key>& positions,
-               std::vector<std::pair<Key, std::optional<Entry<Draft>>>>& undo_list, Ids id_of, Delta& delta,
-               CheckSet& touched) {
+  // The positions of one list made the split's afresh (the old ones are in the undo);
+  // returns the identities in force that it no longer has.
+  template <class Key, class Map>
+  static std::vector<Key> place(const Map& map, const std::vector<Element<Key>>& elements,
+                                PositionOf<Key>& positions) {
     positions.clear();
     for (const Element<Key>& e : elements) positions.emplace(e.key, e.position);
+    std::vector<Key> gone;
+    for (const auto& [key, entry] : map) {
+      if (!positions.count(key)) gone.push_back(key);
+    }
+    return gone;
+  }
+  // The same for a text matched against the document in force (split.hpp), by changing only
+  // what moved: an element repeated at its own position keeps it. Each value before goes to
+  // `moved`. At 10,000 nodes this is most of what a one-peer change costs otherwise.
+  template <class Key>
+  static std::vector<Key> move(const std::vector<Element<Key>>& elements, const std::vector<Key>& unmatched,
+                               PositionOf<Key>& positions, Undo::Moves<Key>& moved) {
+    auto set = [&](const Key& key, std::optional<std::size_t> now) {
+      const auto it = positions.find(key);
+      moved.emplace_back(key, it == positions.end() ? std::nullopt : std::optional(it->second));
+      if (it == positions.end()) {
+        if (now) positions.emplace(key, *now);
+      } else if (now) {
+        it->second = *now;
+      } else {
+        positions.erase(it);
+      }
+    };
+    for (const Element<Key>& e : elements) {
+      if (e.reused_from != e.position) set(e.key, e.position);
+    }
+    // An identity in force that the text does not repeat is gone, unless a parsed element
+    // has it (then its position is now that element's).
+    std::vector<Key> gone;
+    for (const Key& key : unmatched) {
+      const auto it = positions.find(key);
+      if (it != positions.end() && it->second < elements.size() && elements[it->second].key == key) continue;
+      gone.push_back(key);
+    }
+    std::sort(gone.begin(), gone.end());
+    for (const Key& key : gone) set(key, std::nullopt);
+    return gone;
+  }
+  template <class Key>
+  static void unmove(PositionOf<Key>& positions, Undo::Moves<Key>& moved) {
+    for (auto it = moved.rbegin(); it != moved.rend(); ++it) {
+      if (it->second) {
+        positions.insert_or_assign(it->first, *it->second);
+      } else {
+        positions.erase(it->first);
+      }
+    }
+  }
+
+  // Replaces the objects of one list with the split's, recording the old ones in `undo` and
+  // the touched identities in `delta`; `touched` gets them and their dependents before and
+  // after. `unmatched` is the split's when it was matched (see move()). An added or changed
+  // object is decoded here, once, at its position in `list`; its own problems go to
+  // `decoded`, for the check.
+  template <class Key, class Draft, class Map, class Ids>
+  void replace(Map& map, const std::vector<Element<Key>>& elements, const std::vector<Key>* unmatched,
+               PositionOf<Key>& positions, Undo::Moves<Key>& moved,
+               std::vector<std::pair<Key, std::optional<Entry<Draft>>>>& undo_list, Ids id_of, const char* list,
+               Delta& delta, CheckSet& touched, std::map<Key, Problems>& decoded) {
+    const std::vector<Key> gone = unmatched ? move(elements, *unmatched, positions, moved) : place(map, elements, positions);
     auto put = [&](const Key& key, std::optional<Entry<Draft>> now) {
       auto it = map.find(key);
       std::optional<Entry<Draft>> before;
@@ -334,22 +316,20 @@ struct TopologyState::Impl {
       }
       undo_list.emplace_back(key, std::move(before));
     };
-    std::vector<Key> gone;
-    for (const auto& [key, entry] : map) {
-      if (!positions.count(key)) gone.push_back(key);
-    }
     for (const Key& key : gone) {
       delta.removed.push_back(id_of(key));
       put(key, std::nullopt);
     }
     for (const Element<Key>& e : elements) {
+      if (e.reused()) continue;  // the object in force, byte for byte
       auto it = map.find(e.key);
       if (it != map.end() && it->second.content == e.content) continue;
       (it == map.end() ? delta.added : delta.changed).push_back(id_of(e.key));
-      // The draft is decoded again, with problems, when the object is checked.
-      Problems ignored;
-      put(e.key, Entry<Draft>{decode_one<Draft>(*e.value, "", ignored), e.content,
-                              object_hash(id_of(e.key).to_string(), e.content)});
+      Problems own;
+      Draft draft = decode_one<Draft>(*e.value, pointer(std::string("/") + list, e.position), own);
+      const bool clean = own.empty();
+      decoded[e.key] = std::move(own);
+      put(e.key, Entry<Draft>{std::move(draft), e.content, object_hash(id_of(e.key).to_string(), e.content), clean});
     }
   }
 
@@ -391,12 +371,19 @@ Proposal TopologyState::propose(const std::string& text) {
   s.undo.emplace();
   s.undo->header = s.header;
   s.undo->suspects = s.suspects;
-  Proposal p;
-  Problems problems;
-  const std::optional<json> doc = parse_document(text, problems);
-  std::optional<Split> parts = doc ? split(*doc) : std::nullopt;
+  // Cut from the text, the elements it repeats from the document in force taken as they are;
+  // anything unusual (a repeated key, bad syntax, an element without identity) goes the
+  // parsed way, which words it.
+  std::optional<Split> parts = split_text(text, s.known ? &*s.known : nullptr, s.where);
+  std::optional<json> doc;
+  if (!parts) {
+    Problems ignored;  // the full check below reports them
+    doc = parse_document(text, ignored);
+    if (doc) parts = split(*doc);
+  }
   if (!parts) {
     // Not cut into objects by identity: checked in full; it has problems (see state.hpp).
+    Proposal p;
     p.checked_in_full = true;
     p.problems = load_topology_text(text).problems;
     if (p.problems.empty()) {
@@ -405,70 +392,97 @@ Proposal TopologyState::propose(const std::string& text) {
     }
     return p;
   }
+  Proposal p = s.check(text, *parts);
+  p.elements_parsed = parts->from_text() ? parts->elements_parsed
+                                         : parts->domains.size() + parts->nodes.size() + parts->uses.size() +
+                                               parts->interconnects.size();
+  // What the next text is matched against: this one, if it was cut from text.
+  s.undo->known = std::move(s.known);
+  s.known.reset();
+  if (parts->from_text()) {
+    parts->trim();
+    s.known = Known{text, std::move(*parts)};
+  }
+  return p;
+}
+
+Proposal TopologyState::Impl::check(const std::string& text, const Split& parts) {
+  Impl& s = *this;
+  Proposal p;
+  Problems problems;
   p.checked_in_full = s.nodes.empty() && s.domains.empty();
 
-  Impl::Undo& undo = *s.undo;
-  undo.where = std::move(s.where);
-  s.where = {};
-  if (parts->header != s.header) {
+  Impl::Undo& saved = *s.undo;
+  if (!parts.matched) {
+    saved.where = std::move(s.where);
+    s.where = {};
+  }
+  if (parts.header != s.header) {
     (s.header.empty() ? p.delta.added : p.delta.changed).push_back(header_id);
     if (!s.header.empty()) s.digest -= object_hash(header_id.to_string(), s.header);
-    s.header = parts->header;
+    s.header = parts.header;
     s.digest += object_hash(header_id.to_string(), s.header);
   }
   CheckSet check = s.suspects;
-  s.replace(s.domains, parts->domains, s.where.domains, undo.domains,
-            [](const std::string& n) { return ObjectId{Kind::domain, n}; }, p.delta, check);
-  s.replace(s.nodes, parts->nodes, s.where.nodes, undo.nodes, [](const std::string& n) { return ObjectId{Kind::node, n}; },
-            p.delta, check);
-  s.replace(s.uses, parts->uses, s.where.uses, undo.uses, use_id, p.delta, check);
-  s.replace(s.interconnects, parts->interconnects, s.where.interconnects, undo.interconnects, interconnect_id, p.delta,
-            check);
+  std::map<std::string, Problems> decoded_domains, decoded_nodes;
+  std::map<Pair, Problems> decoded_uses, decoded_interconnects;
+  auto unmatched = [&](const auto& list) { return parts.matched ? &list : nullptr; };
+  s.replace(s.domains, parts.domains, unmatched(parts.unmatched_domains), s.where.domains, saved.moved_domains,
+            saved.domains, [](const std::string& n) { return ObjectId{Kind::domain, n}; }, list_keys[0], p.delta, check,
+            decoded_domains);
+  s.replace(s.nodes, parts.nodes, unmatched(parts.unmatched_nodes), s.where.nodes, saved.moved_nodes, saved.nodes,
+            [](const std::string& n) { return ObjectId{Kind::node, n}; }, list_keys[1], p.delta, check, decoded_nodes);
+  s.replace(s.uses, parts.uses, unmatched(parts.unmatched_uses), s.where.uses, saved.moved_uses, saved.uses, use_id,
+            list_keys[2], p.delta, check, decoded_uses);
+  s.replace(s.interconnects, parts.interconnects, unmatched(parts.unmatched_interconnects), s.where.interconnects,
+            saved.moved_interconnects, saved.interconnects, interconnect_id, list_keys[3], p.delta, check,
+            decoded_interconnects);
   // Suspects' co-holders of unique values: after a reordering the "first" may be the other.
   for (const std::string& name : s.suspects.nodes) {
     if (auto it = s.nodes.find(name); it != s.nodes.end()) s.dependents(name, it->second.draft, check);
   }
   for (auto* list : {&p.delta.added, &p.delta.changed, &p.delta.removed}) std::sort(list->begin(), list->end());
 
-  // The document level, then each object to check: decoded again at its position (for the
-  // pointers of its own problems), then the rules.
-  decode_document_level(*doc, problems);
+  // The document level, then each object to check: its own problems at its position (those
+  // of an added or changed object were found as it was decoded above; an unchanged object
+  // is decoded again only if it had any), then the rules.
+  decode_document_level(parts.level(), problems);
   s.suspects = {};
   Rules<Impl> rules(s, problems);
-  auto check_list = [&](const auto& keys, const auto& map, const auto& elements_by_key, const char* list, auto rule,
-                        auto& suspects) {
+  auto check_list = [&](const auto& keys, const auto& map, const auto& elements, const auto& positions, int l,
+                        auto rule, auto& suspect, const auto& decoded) {
     for (const auto& key : keys) {
       const auto entry = map.find(key);
       if (entry == map.end()) continue;  // removed
       const std::size_t before = problems.size();
-      const auto& [value, position] = elements_by_key.at(key);
+      const auto& e = elements[positions.at(key)];
       using Draft = std::decay_t<decltype(entry->second.draft)>;
-      Impl::decode_one<Draft>(*value, pointer(std::string("/") + list, position), problems);
-      rule(position, entry->second.draft);
-      if (problems.size() != before) suspects.insert(key);
+      if (const auto d = decoded.find(key); d != decoded.end()) {
+        problems.insert(problems.end(), d->second.begin(), d->second.end());
+      } else if (!entry->second.clean) {
+        // A reused element was not parsed: its bytes are in the text.
+        json reparsed;
+        if (!e.value) reparsed = json::parse(parts.slices[static_cast<std::size_t>(l)][e.position].of(text));
+        Impl::decode_one<Draft>(e.value ? *e.value : reparsed, pointer(std::string("/") + list_keys[l], e.position),
+                                problems);
+      }
+      rule(e.position, entry->second.draft);
+      if (problems.size() != before) suspect.insert(key);
       ++p.objects_checked;
     }
   };
-  // Only the checked objects need their elements found again.
-  auto locate_elements = [](const auto& elements, const auto& keys) {
-    using Key = std::decay_t<decltype(elements.front().key)>;
-    std::map<Key, std::pair<const json*, std::size_t>> out;
-    if (keys.empty()) return out;
-    for (const auto& e : elements) {
-      if (keys.count(e.key)) out.emplace(e.key, std::pair(e.value, e.position));
-    }
-    return out;
-  };
-  check_list(check.domains, s.domains, locate_elements(parts->domains, check.domains), "domains",
-             [&](std::size_t i, const DraftDomain& d) { rules.domain(i, d); }, s.suspects.domains);
-  check_list(check.nodes, s.nodes, locate_elements(parts->nodes, check.nodes), "nodes",
-             [&](std::size_t i, const DraftNode& n) { rules.node(i, n); }, s.suspects.nodes);
-  check_list(check.uses, s.uses, locate_elements(parts->uses, check.uses), "service_uses",
-             [&](std::size_t i, const DraftUse& u) { rules.use(i, u); }, s.suspects.uses);
-  check_list(check.interconnects, s.interconnects, locate_elements(parts->interconnects, check.interconnects),
-             "interconnects", [&](std::size_t i, const DraftInterconnect& ic) { rules.interconnect(i, ic); },
-             s.suspects.interconnects);
-  finish(text, problems);
+  check_list(check.domains, s.domains, parts.domains, s.where.domains, 0, [&](std::size_t i, const DraftDomain& d) { rules.domain(i, d); },
+             s.suspects.domains, decoded_domains);
+  check_list(check.nodes, s.nodes, parts.nodes, s.where.nodes, 1, [&](std::size_t i, const DraftNode& n) { rules.node(i, n); },
+             s.suspects.nodes, decoded_nodes);
+  check_list(check.uses, s.uses, parts.uses, s.where.uses, 2, [&](std::size_t i, const DraftUse& u) { rules.use(i, u); },
+             s.suspects.uses, decoded_uses);
+  check_list(check.interconnects, s.interconnects, parts.interconnects, s.where.interconnects, 3,
+             [&](std::size_t i, const DraftInterconnect& ic) { rules.interconnect(i, ic); }, s.suspects.interconnects,
+             decoded_interconnects);
+  // A text is cut only when no key repeats in it (split.hpp): then finish() has no repeated
+  // key to find, and is needed only to place problems.
+  if (!parts.from_text() || !problems.empty()) finish(text, problems);
   p.problems = std::move(problems);
   if (!p.problems.empty()) return p;
 
@@ -480,7 +494,7 @@ Proposal TopologyState::propose(const std::string& text) {
       p.erase.push_back(id.to_string());
     }
   };
-  if (parts->header != undo.header) record(header_id, &s.header);
+  if (parts.header != saved.header) record(header_id, &s.header);
   // Each touched object: its content for the journal, its model before and after for the planner.
   auto changes = [&](const auto& undo_list, const auto& map, auto id_of, auto build, auto& now_list, auto& old_list) {
     for (const auto& [key, before] : undo_list) {
@@ -488,16 +502,18 @@ Proposal TopologyState::propose(const std::string& text) {
       const ObjectId id = id_of(key);
       record(id, now == map.end() ? nullptr : &now->second.content);
       if (now != map.end()) now_list.push_back(build(now->second.draft));
-      if (before) old_list.push_back(build(before->draft));
+      // An object that had problems of its own was no model (a draft with problems may
+      // lack what a model needs): nothing to give, and no planner made of it.
+      if (before && before->clean) old_list.push_back(build(before->draft));
       if (now == map.end()) p.model.removed.push_back(id);
     }
   };
-  changes(undo.domains, s.domains, [](const std::string& n) { return ObjectId{Kind::domain, n}; }, build_domain,
+  changes(saved.domains, s.domains, [](const std::string& n) { return ObjectId{Kind::domain, n}; }, build_domain,
           p.model.domains, p.model.old_domains);
-  changes(undo.nodes, s.nodes, [](const std::string& n) { return ObjectId{Kind::node, n}; }, build_node, p.model.nodes,
+  changes(saved.nodes, s.nodes, [](const std::string& n) { return ObjectId{Kind::node, n}; }, build_node, p.model.nodes,
           p.model.old_nodes);
-  changes(undo.uses, s.uses, use_id, build_use, p.model.uses, p.model.old_uses);
-  changes(undo.interconnects, s.interconnects, interconnect_id, build_interconnect, p.model.interconnects,
+  changes(saved.uses, s.uses, use_id, build_use, p.model.uses, p.model.old_uses);
+  changes(saved.interconnects, s.interconnects, interconnect_id, build_interconnect, p.model.interconnects,
           p.model.old_interconnects);
   return p;
 }
@@ -521,6 +537,11 @@ void TopologyState::abort() {
   }
   s.header = std::move(undo.header);
   if (undo.where) s.where = std::move(*undo.where);
+  Impl::unmove(s.where.domains, undo.moved_domains);
+  Impl::unmove(s.where.nodes, undo.moved_nodes);
+  Impl::unmove(s.where.uses, undo.moved_uses);
+  Impl::unmove(s.where.interconnects, undo.moved_interconnects);
+  if (undo.known) s.known = std::move(*undo.known);
   s.suspects = std::move(undo.suspects);
   s.undo.reset();
 }
