@@ -22,11 +22,15 @@ int reload_command(const Args& args, std::ostream& out, std::ostream& err);
 int version_command(const Args& args, std::ostream& out, std::ostream& err);
 int certs_command(const Args& args, std::ostream& out, std::ostream& err);
 int list_commands_command(const Args& args, std::ostream& out, std::ostream& err);
+// The fleet, over etcd (fleet_commands.cpp).
+int publish_command(const Args& args, std::ostream& out, std::ostream& err);
+int fleet_rollback_command(const Args& args, std::ostream& out, std::ostream& err);  // rollback --etcd
 
 // Exit codes shared by the subcommands.
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_invalid = 1;  // the input has problems (listed)
 inline constexpr int exit_unreachable = 2;  // ndsipd (or, for status, charon) cannot be reached, or refuses us
 inline constexpr int exit_usage = 64;       // bad command line (EX_USAGE), apart from unreachable
+inline constexpr int exit_conflict = 75;    // another publish came first; nothing written (EX_TEMPFAIL)
 
 }  // namespace ndsip::cli

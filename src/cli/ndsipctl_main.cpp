@@ -1,5 +1,6 @@
 // ndsipctl: the operator's tool. validate and plan work offline; the other commands talk to
 // ndsipd over its control socket.
+#include <algorithm>
 #include <iostream>
 #include <string>
 
@@ -17,6 +18,8 @@ const char* usage =
     "  diff TOPOLOGY                   what a push would change, without changing it\n"
     "  status                          every desired tunnel and its state (--json)\n"
     "  rollback                        re-apply the previous accepted topology\n"
+    "  publish TOPOLOGY --etcd URL     validate and publish a topology to the fleet's etcd\n"
+    "  rollback --etcd URL             publish again the fleet's previous topology\n"
     "  reconnect PEER                  tear down and re-establish the tunnel to PEER\n"
     "  reload                          make ndsipd re-read policies, templates, credentials\n"
     "  certs                           certificates, CAs, CRLs and peers' certificates, expiry\n"
@@ -40,7 +43,12 @@ int main(int argc, char** argv) {
     if (command == "push") return push_command(args, std::cout, std::cerr);
     if (command == "diff") return diff_command(args, std::cout, std::cerr);
     if (command == "status") return status_command(args, std::cout, std::cerr);
-    if (command == "rollback") return rollback_command(args, std::cout, std::cerr);
+    if (command == "publish") return publish_command(args, std::cout, std::cerr);
+    if (command == "rollback") {
+      const bool fleet = std::any_of(args.begin(), args.end(),
+                                     [](const std::string& a) { return a == "--etcd" || a.rfind("--etcd=", 0) == 0; });
+      return fleet ? fleet_rollback_command(args, std::cout, std::cerr) : rollback_command(args, std::cout, std::cerr);
+    }
     if (command == "reconnect") return reconnect_command(args, std::cout, std::cerr);
     if (command == "reload") return reload_command(args, std::cout, std::cerr);
     if (command == "version") return version_command(args, std::cout, std::cerr);

@@ -1,0 +1,212 @@
+// The fleet's commands (issue 12): publish a topology to etcd, where every ndsipd of the fleet
+// watches it, and roll back to the publish before. Both write one transaction guarded by the
+// publish key's revision: of two operators publishing from the same reading, one commits and
+// the other is told to run again, and nothing is ever half written.
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <ctime>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/inputs.hpp"
+#include "cli/options.hpp"
+#include "common/read_file.hpp"
+#include "etcd/client.hpp"
+#include "etcd/publication.hpp"
+#include "topology/state.hpp"
+
+namespace ndsip::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+void add_etcd_options(po::options_description& opts) {
+  opts.add_options()("etcd", po::value<std::string>(), "etcd endpoints: http(s)://HOST:PORT[,...] (required)")(
+      "etcd-prefix", po::value<std::string>()->default_value("/ndsip/v1/"), "the fleet's key prefix")(
+      "etcd-cacert", po::value<std::string>()->default_value(""), "CA bundle that signed etcd's certificate")(
+      "etcd-cert", po::value<std::string>()->default_value(""), "client certificate (PEM)")(
+      "etcd-key", po::value<std::string>()->default_value(""), "client key (PEM)")(
+      "etcd-timeout", po::value<int>()->default_value(5), "seconds per etcd request");
+}
+
+etcd::ClientSettings etcd_settings(const po::variables_map& vm) {
+  etcd::ClientSettings s;
+  s.endpoints = etcd::parse_endpoints(vm["etcd"].as<std::string>());
+  s.ca_file = vm["etcd-cacert"].as<std::string>();
+  s.cert_file = vm["etcd-cert"].as<std::string>();
+  s.key_file = vm["etcd-key"].as<std::string>();
+  s.timeout = std::chrono::seconds(std::max(1, vm["etcd-timeout"].as<int>()));
+  return s;
+}
+
+std::string who() {
+  for (const char* var : {"SUDO_USER", "USER", "LOGNAME"}) {
+    if (const char* v = std::getenv(var); v && *v) return v;
+  }
+  return "uid " + std::to_string(::getuid());
+}
+
+std::string now_utc() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// The publish key first, then the objects at the revision that answer carries: one snapshot.
+etcd::Held read_held(etcd::BlockingClient& c, const etcd::Layout& layout, std::int64_t at = 0) {
+  const etcd::RangeResult publish = c.range(layout.publish_key(), "", at);
+  const etcd::RangeResult objects =
+      c.range(layout.objects_prefix(), etcd::prefix_end(layout.objects_prefix()), at ? at : publish.header.revision);
+  return etcd::held_from(objects, publish, layout);
+}
+
+void print_change(const etcd::Publication& p, std::ostream& out) {
+  for (const auto& [sign, list] : {std::pair{"+", &p.added}, std::pair{"~", &p.changed}, std::pair{"-", &p.removed}}) {
+    for (const std::string& id : *list) out << "  " << sign << " " << id << "\n";
+  }
+}
+
+// Commits `wanted` over `held` as one guarded transaction; prints the outcome.
+int commit(etcd::BlockingClient& c, const etcd::Layout& layout, const etcd::Objects& wanted, const etcd::Held& held,
+           etcd::PublishRecord record, const std::string& what, std::ostream& out, std::ostream& err) {
+  const etcd::Publication p = etcd::publication(wanted, held, layout);
+  if (p.empty()) {
+    out << "unchanged: etcd holds this topology already";
+    if (held.record) out << " (published by " << held.record->by << " at " << held.record->at << ")";
+    out << "\n";
+    return exit_ok;
+  }
+  record.previous = held.publish ? held.publish->mod_revision : 0;
+  const etcd::TxnResult r = etcd::parse_txn(c.post("/v3/kv/txn", etcd::publish_txn(p, held, record, layout)));
+  if (!r.succeeded) {
+    err << "ndsipctl " << what << ": another publish was committed after this one read etcd (at revision "
+        << held.revision << "); nothing was written. Run ndsipctl " << what << " again.\n";
+    return exit_conflict;
+  }
+  out << what << ": " << p.added.size() << " added, " << p.changed.size() << " changed, " << p.removed.size()
+      << " removed; etcd revision " << r.header.revision << " (topology " << record.name << ", digest "
+      << record.digest << ")\n";
+  print_change(p, out);
+  return exit_ok;
+}
+
+}  // namespace
+
+int publish_command(const Args& args, std::ostream& out, std::ostream& err) {
+  po::options_description opts(
+      "Usage: ndsipctl publish TOPOLOGY --etcd URL[,URL...] [options]\n\n"
+      "Validates TOPOLOGY in full (every problem, exit 1, nothing written) and writes what differs\n"
+      "from what etcd holds, object by object, in one transaction that commits only if no other\n"
+      "publish came in between (exit 75 then: run it again). Every ndsipd watching the prefix\n"
+      "applies it. Exit 2 when etcd cannot be reached.\n\nOptions");
+  add_data_dir_options(opts);
+  add_etcd_options(opts);
+  opts.add_options()("dry-run", "print what would change, write nothing");
+  po::variables_map vm;
+  std::string path;
+  if (int rc = parse(args, opts, "topology", &path, vm, out, err); rc >= 0) return rc;
+  if (!vm.count("etcd")) {
+    err << "ndsipctl publish: --etcd URL is required (see --help)\n";
+    return exit_usage;
+  }
+  const Inputs in = load_inputs(path, vm["policies"].as<std::string>(), vm["templates"].as<std::string>());
+  if (!in.problems.empty()) {
+    for (const std::string& p : in.problems) out << p << "\n";
+    err << path << ": " << in.problems.size() << " problem" << (in.problems.size() == 1 ? "" : "s")
+        << "; nothing was published\n";
+    return exit_invalid;
+  }
+  const auto text = common::read_file(path);
+  if (!text) {
+    err << "ndsipctl publish: cannot read " << path << "\n";
+    return exit_invalid;
+  }
+  topology::TopologyState state;
+  const topology::Proposal proposal = state.propose(*text);
+  if (!proposal.problems.empty()) {  // validated above; a second reading of a changing file
+    err << "ndsipctl publish: " << path << " changed while it was read; nothing was published\n";
+    return exit_invalid;
+  }
+  state.commit();
+  try {
+    const etcd::Layout layout(vm["etcd-prefix"].as<std::string>());
+    etcd::BlockingClient c(etcd_settings(vm));
+    const etcd::Held held = read_held(c, layout);
+    const etcd::Objects wanted = state.objects();
+    if (vm.count("dry-run")) {
+      const etcd::Publication p = etcd::publication(wanted, held, layout);
+      out << (p.empty() ? "unchanged" : "would publish") << ": " << p.added.size() << " added, " << p.changed.size()
+          << " changed, " << p.removed.size() << " removed (dry run: nothing written)\n";
+      print_change(p, out);
+      return exit_ok;
+    }
+    etcd::PublishRecord record{state.digest(), state.name(), who(), now_utc(), wanted.size(), 0};
+    return commit(c, layout, wanted, held, record, "publish", out, err);
+  } catch (const std::invalid_argument& e) {
+    err << "ndsipctl publish: " << e.what() << "\n";
+    return exit_usage;
+  } catch (const etcd::Error& e) {
+    err << "ndsipctl publish: " << e.what() << "; nothing was published\n";
+    return exit_unreachable;
+  }
+}
+
+int fleet_rollback_command(const Args& args, std::ostream& out, std::ostream& err) {
+  po::options_description opts(
+      "Usage: ndsipctl rollback --etcd URL[,URL...] [options]\n\n"
+      "Publishes again the topology of the publish before the last one (read from etcd's history\n"
+      "at that revision), as one guarded transaction like publish.\n\nOptions");
+  add_etcd_options(opts);
+  opts.add_options()("help,h", "show this help");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(opts).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    err << "ndsipctl: " << e.what() << " (see --help)\n";
+    return exit_usage;
+  }
+  if (vm.count("help")) {
+    out << opts << "\n";
+    return exit_ok;
+  }
+  try {
+    const etcd::Layout layout(vm["etcd-prefix"].as<std::string>());
+    etcd::BlockingClient c(etcd_settings(vm));
+    const etcd::Held held = read_held(c, layout);
+    if (!held.record || held.record->previous == 0) {
+      err << "ndsipctl rollback: no earlier publish to roll back to\n";
+      return exit_invalid;
+    }
+    const std::int64_t at = held.record->previous;
+    etcd::Held before;
+    try {
+      before = read_held(c, layout, at);
+    } catch (const etcd::Error& e) {
+      if (e.kind() != etcd::Error::Kind::refused) throw;
+      err << "ndsipctl rollback: the previous publish (etcd revision " << at
+          << ") is no longer in etcd's history (" << e.what() << "); publish its file again\n";
+      return exit_invalid;
+    }
+    if (!before.record) {
+      err << "ndsipctl rollback: etcd revision " << at << " holds no publish record\n";
+      return exit_invalid;
+    }
+    etcd::PublishRecord record{before.record->digest, before.record->name, who(), now_utc(), before.objects.size(), 0};
+    return commit(c, layout, before.objects, held, record, "rollback", out, err);
+  } catch (const std::invalid_argument& e) {
+    err << "ndsipctl rollback: " << e.what() << "\n";
+    return exit_usage;
+  } catch (const etcd::Error& e) {
+    err << "ndsipctl rollback: " << e.what() << "; nothing was written\n";
+    return exit_unreachable;
+  }
+}
+
+}  // namespace ndsip::cli
