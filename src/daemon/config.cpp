@@ -5,6 +5,9 @@
 #include <regex>
 #include <sstream>
 
+#include "etcd/client.hpp"
+#include "etcd/layout.hpp"
+
 namespace ndsip::daemon {
 namespace po = boost::program_options;
 
@@ -60,6 +63,13 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
       ("connect-timeout", po::value(&connect_timeout)->default_value(connect_timeout),
        "an initiation not up after this is down")
       ("vici-timeout", po::value(&vici_timeout)->default_value(vici_timeout), "per VICI request")
+      ("topology-source", po::value(&c.topology_source)->default_value(c.topology_source),
+       "push (ndsipctl push) or etcd (the fleet's etcd, --etcd-endpoints)")
+      ("etcd-endpoints", po::value(&c.etcd_endpoints), "etcd: http(s)://HOST:PORT[,...]")
+      ("etcd-prefix", po::value(&c.etcd_prefix)->default_value(c.etcd_prefix), "etcd: the fleet's key prefix")
+      ("etcd-cacert", po::value(&c.etcd_cacert), "etcd: CA bundle that signed etcd's certificate")
+      ("etcd-cert", po::value(&c.etcd_cert), "etcd: client certificate (PEM)")
+      ("etcd-key", po::value(&c.etcd_key), "etcd: client key (PEM)")
       ("vici-sessions", po::value(&vici_sessions)->default_value(vici_sessions),
        "VICI connections a large apply spreads its load-conns over (charon works on each in parallel)")
       ("max-initiating", po::value(&max_initiating)->default_value(max_initiating),
@@ -118,6 +128,16 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
                 std::to_string(value) + ")\n";
     } else {
       *target = static_cast<std::size_t>(value);
+    }
+  }
+  if (c.topology_source != "push" && c.topology_source != "etcd") {
+    errors += "ndsipd: --topology-source must be push or etcd (got \"" + c.topology_source + "\")\n";
+  } else if (c.topology_source == "etcd") {
+    try {
+      etcd::parse_endpoints(c.etcd_endpoints);
+      etcd::Layout check(c.etcd_prefix);
+    } catch (const std::invalid_argument& e) {
+      errors += std::string("ndsipd: ") + e.what() + (c.etcd_endpoints.empty() ? " (--etcd-endpoints is required)" : "") + "\n";
     }
   }
   if (c.critical_days < 0 || c.warn_days < c.critical_days) {

@@ -29,6 +29,10 @@ struct Config {
   int warn_days = 30, critical_days = 7;                 // certificate expiry thresholds
   std::size_t reauth_batch = 4;                          // IKE_SAs re-authenticated at once on rollover
   std::chrono::milliseconds reauth_interval{std::chrono::seconds(2)};
+  // Where the topology comes from: "push" (ndsipctl push, the default) or "etcd" (the fleet:
+  // etcd_endpoints, watched under etcd_prefix; pushes are then refused).
+  std::string topology_source = "push";
+  std::string etcd_endpoints, etcd_prefix = "/ndsip/v1/", etcd_cacert, etcd_cert, etcd_key;
   bool check_only = false;                               // --check-config: validate and exit
   std::string config_file;                               // where the settings came from, if any
 

@@ -41,6 +41,19 @@ Daemon::Daemon(boost::asio::io_context& io, Config config)
       health_(io, charon_, health_settings(config_)),
       credentials_(io, charon_, health_, credential_settings(config_)),
       watchdog_timer_(io) {
+  if (config_.topology_source == "etcd") {
+    etcd::ClientSettings s;
+    s.endpoints = etcd::parse_endpoints(config_.etcd_endpoints);
+    s.ca_file = config_.etcd_cacert;
+    s.cert_file = config_.etcd_cert;
+    s.key_file = config_.etcd_key;
+    etcd_ = std::make_unique<EtcdSource>(io, std::move(s), etcd::Layout(config_.etcd_prefix),
+                                         [this](const std::string& document, std::function<void(Json)> done) {
+                                           topology_.offer(document, std::move(done));
+                                         });
+    topology_.set_external_source("the topology comes from etcd (" + config_.etcd_endpoints + ", prefix " +
+                                  config_.etcd_prefix + "): use ndsipctl publish --etcd");
+  }
   wire();
 }
 
@@ -117,6 +130,8 @@ void Daemon::start() {
       [this](const Json& request, control::Reply reply) { table_.dispatch(request, std::move(reply)); });
   pet_watchdog();
   charon_.start();
+  // After the stored topology: ndsipd runs on it while etcd is away.
+  if (etcd_) etcd_->start();
 }
 
 void Daemon::reload(Done done) {
@@ -152,6 +167,7 @@ Json Daemon::status() const {
   Json a = control::ok_answer();
   a.update({{"node", config_.node},
             {"topology", topology_.status()},
+            {"source", etcd_ ? etcd_->status() : Json{{"kind", "push"}}},
             {"charon", charon_.status()},
             {"credentials", credentials_.summary()},
             {"last_apply", reconciler_.last_apply()},

@@ -19,6 +19,7 @@
 #include "daemon/charon_link.hpp"
 #include "daemon/config.hpp"
 #include "daemon/credential_manager.hpp"
+#include "daemon/etcd_source.hpp"
 #include "daemon/health_monitor.hpp"
 #include "daemon/reconciler.hpp"
 #include "daemon/state_store.hpp"
@@ -59,6 +60,7 @@ class Daemon {
   HealthMonitor health_;
   CredentialManager credentials_;
   control::CommandTable table_;
+  std::unique_ptr<EtcdSource> etcd_;  // with --topology-source etcd
   std::unique_ptr<control::Server> server_;
   boost::asio::steady_timer watchdog_timer_;
   bool ready_sent_ = false;

@@ -85,7 +85,8 @@ bool TopologyHolder::load_stored() {
     refused_ = note;
   }
   if (versions.empty()) {
-    log("no accepted topology yet; waiting for ndsipctl push");
+    log(std::string("no accepted topology yet; waiting for ") +
+        (external_source_.empty() ? "ndsipctl push" : "a publish in etcd"));
     return false;
   }
   // A stored topology that no longer passes (policies made stricter) must not become
@@ -120,7 +121,8 @@ bool TopologyHolder::load_stored() {
       refused_ = "stored topology version " + std::to_string(*v) + " refused: " + why;
     }
   }
-  log("no stored topology can be used; charon is held as it is until a push");
+  log(std::string("no stored topology can be used; charon is held as it is until ") +
+      (external_source_.empty() ? "a push" : "a publish in etcd"));
   return false;
 }
 
@@ -223,7 +225,10 @@ void TopologyHolder::push(const std::string& text, control::Reply reply, const A
   });
 }
 
+void TopologyHolder::offer(const std::string& text, Done done) { push(text, std::move(done), apply_); }
+
 void TopologyHolder::register_commands(control::CommandTable& table, Apply apply, Preview preview) {
+  apply_ = apply;
   auto topology_text = [](const Json& request) -> std::optional<std::string> {
     const auto text = request.find("topology");
     if (text == request.end() || !text->is_string()) return std::nullopt;
@@ -232,6 +237,7 @@ void TopologyHolder::register_commands(control::CommandTable& table, Apply apply
   const char* missing = "malformed request: \"topology\" (the file's text) is missing";
   table.add("push", "validate a topology in full, store it and apply it",
             [this, apply, topology_text, missing](const Json& request, control::Reply reply) {
+              if (!external_source_.empty()) return reply(control::error_answer(external_source_));
               auto text = topology_text(request);
               if (!text) return reply(control::error_answer(missing));
               push(*text, std::move(reply), apply);
@@ -250,6 +256,7 @@ void TopologyHolder::register_commands(control::CommandTable& table, Apply apply
             });
   table.add("rollback", "re-apply the previous accepted topology (it becomes the newest version)",
             [this, apply](const Json&, control::Reply reply) {
+              if (!external_source_.empty()) return reply(control::error_answer(external_source_));
               const auto previous = store_.previous();
               if (!previous) return reply(control::error_answer("no earlier accepted topology to roll back to"));
               log("rollback to the topology of version " + std::to_string(previous->version));

@@ -61,6 +61,13 @@ class TopologyHolder {
 
   void register_commands(control::CommandTable& table, Apply apply, Preview preview);
 
+  // The topology comes from elsewhere (etcd): push and rollback over the control socket are
+  // refused with `why`, and documents arrive through offer() instead.
+  void set_external_source(std::string why) { external_source_ = std::move(why); }
+  // A document from the external source, through the same pipeline as a push (after
+  // register_commands); `done` gets the same answer a push would.
+  void offer(const std::string& text, Done done);
+
   bool has_topology() const { return version_ != 0; }
   const Plan& plan() const { return plan_; }
   std::uint64_t version() const { return version_; }
@@ -91,6 +98,8 @@ class TopologyHolder {
   std::uint64_t version_ = 0;
   std::string refused_;
   std::function<void(const Plan&)> on_adopted_;
+  Apply apply_;                  // from register_commands
+  std::string external_source_;  // non-empty: pushes are refused with this
 };
 
 }  // namespace ndsip::daemon

@@ -14,8 +14,11 @@ namespace ndsip::lab {
 
 class EtcdServer {
  public:
-  // `dir` must exist and be empty; tls: https with --client-cert-auth.
+  // `dir` must exist and be empty; tls: https with --client-cert-auth. On loopback of this
+  // process's namespace, or, with `netns`, inside that lab namespace listening on `address`
+  // (a lab host's outer address, reachable by the other hosts; plain http).
   EtcdServer(std::string dir, bool tls);
+  EtcdServer(std::string dir, std::string netns, std::string address);
   ~EtcdServer();
   EtcdServer(const EtcdServer&) = delete;
   EtcdServer& operator=(const EtcdServer&) = delete;
@@ -25,7 +28,7 @@ class EtcdServer {
   void kill();   // SIGKILL at once (a crash)
   bool running() const { return pid_ > 0; }
 
-  std::string endpoint() const;  // "http://127.0.0.1:PORT" or "https://localhost:PORT"
+  std::string endpoint() const;  // "http://127.0.0.1:PORT", "https://localhost:PORT" or "http://ADDRESS:2379"
   const pki::Credential& ca() const { return ca_; }
   const pki::Credential& client() const { return client_; }  // signed by ca(), for the client
   const std::string& log_file() const { return log_; }
@@ -33,6 +36,7 @@ class EtcdServer {
  private:
   std::string dir_, log_;
   bool tls_;
+  std::string netns_, address_ = "127.0.0.1";
   int client_port_ = 0, peer_port_ = 0;
   pid_t pid_ = -1;
   pki::Credential ca_, server_, client_;

@@ -50,6 +50,21 @@ TEST(Config, BadInputIsAClearUsageError) {
   EXPECT_NE(sessions.output.find("--vici-sessions must be between 1 and 16 (got 17)"), std::string::npos)
       << sessions.output;
   EXPECT_EQ(parse_config({"--config", "/nonexistent/ndsipd.conf"}).exit_code, 2);
+  // The fleet: etcd needs endpoints that parse and a prefix that is one.
+  const auto etcd = parse_config({"--node", "a", "--topology-source", "etcd", "--etcd-endpoints", "http://10.0.0.1:2379"});
+  ASSERT_TRUE(etcd.config) << etcd.output;
+  EXPECT_EQ(etcd.config->topology_source, "etcd");
+  EXPECT_EQ(etcd.config->etcd_prefix, "/ndsip/v1/");
+  const auto no_endpoints = parse_config({"--node", "a", "--topology-source", "etcd"});
+  EXPECT_EQ(no_endpoints.exit_code, 2);
+  EXPECT_NE(no_endpoints.output.find("--etcd-endpoints is required"), std::string::npos) << no_endpoints.output;
+  EXPECT_EQ(parse_config({"--node", "a", "--topology-source", "etcd", "--etcd-endpoints", "10.0.0.1:2379"}).exit_code, 2);
+  EXPECT_EQ(parse_config({"--node", "a", "--topology-source", "etcd", "--etcd-endpoints", "http://a:1", "--etcd-prefix",
+                          "ndsip"})
+                .exit_code,
+            2);
+  const auto bad_source = parse_config({"--node", "a", "--topology-source", "zookeeper"});
+  EXPECT_NE(bad_source.output.find("must be push or etcd"), std::string::npos) << bad_source.output;
   const auto help = parse_config({"--help"});
   EXPECT_FALSE(help.config);
   EXPECT_EQ(help.exit_code, 0);
