@@ -25,6 +25,7 @@ int list_commands_command(const Args& args, std::ostream& out, std::ostream& err
 // The fleet, over etcd (fleet_commands.cpp).
 int publish_command(const Args& args, std::ostream& out, std::ostream& err);
 int fleet_rollback_command(const Args& args, std::ostream& out, std::ostream& err);  // rollback --etcd
+int fleet_status_command(const Args& args, std::ostream& out, std::ostream& err);
 
 // Exit codes shared by the subcommands.
 inline constexpr int exit_ok = 0;

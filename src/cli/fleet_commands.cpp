@@ -7,7 +7,11 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <ctime>
+#include <cstdio>
 #include <iostream>
+#include <map>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
@@ -205,6 +209,114 @@ int fleet_rollback_command(const Args& args, std::ostream& out, std::ostream& er
     return exit_usage;
   } catch (const etcd::Error& e) {
     err << "ndsipctl rollback: " << e.what() << "; nothing was written\n";
+    return exit_unreachable;
+  }
+}
+
+int fleet_status_command(const Args& args, std::ostream& out, std::ostream& err) {
+  po::options_description opts(
+      "Usage: ndsipctl fleet-status --etcd URL[,URL...] [--json] [options]\n\n"
+      "One line per node of the published topology: the etcd revision it applied, its tunnels up\n"
+      "of total, the worst tunnel state, its certificate's days left. A node with no live status\n"
+      "(its ndsipd stopped, or cut off from etcd, for longer than its lease) is unreachable.\n"
+      "Exit 0 when every node applied the last publish and has every tunnel up, 1 otherwise,\n"
+      "2 when etcd cannot be reached.\n\nOptions");
+  add_etcd_options(opts);
+  opts.add_options()("json", "print the fleet as JSON")("help,h", "show this help");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(opts).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    err << "ndsipctl: " << e.what() << " (see --help)\n";
+    return exit_usage;
+  }
+  if (vm.count("help")) {
+    out << opts << "\n";
+    return exit_ok;
+  }
+  if (!vm.count("etcd")) {
+    err << "ndsipctl fleet-status: --etcd URL is required (see --help)\n";
+    return exit_usage;
+  }
+  try {
+    const etcd::Layout layout(vm["etcd-prefix"].as<std::string>());
+    etcd::BlockingClient c(etcd_settings(vm));
+    const etcd::Held held = read_held(c, layout);
+    if (!held.publish) {
+      err << "ndsipctl fleet-status: nothing published under " << layout.prefix() << "\n";
+      return exit_invalid;
+    }
+    const std::int64_t published = held.publish->mod_revision;
+    std::map<std::string, nlohmann::json> reports;
+    for (const etcd::KeyValue& kv : c.range(layout.status_prefix(), etcd::prefix_end(layout.status_prefix())).kvs) {
+      const nlohmann::json j = nlohmann::json::parse(kv.value, nullptr, false);
+      if (j.is_object()) reports[kv.key.substr(layout.status_prefix().size())] = j;
+    }
+    nlohmann::json fleet = nlohmann::json::array();
+    bool all_good = true;
+    for (const auto& [id, text] : held.objects) {
+      if (id.rfind("node ", 0) != 0) continue;
+      const std::string node = id.substr(5);
+      nlohmann::json line = {{"node", node}};
+      const auto r = reports.find(node);
+      std::string state;
+      if (r == reports.end()) {
+        state = "unreachable";
+      } else {
+        const nlohmann::json& j = r->second;
+        line["applied_revision"] = j.value("applied_revision", std::int64_t{0});
+        line["up"] = j.value("up", 0);
+        line["total"] = j.value("total", 0);
+        line["worst"] = j.value("worst", "none");
+        line["cert_days_left"] = j.contains("cert_days_left") ? j["cert_days_left"] : nlohmann::json();
+        if (j.contains("refused") && !j["refused"].is_null()) {
+          state = "refused";
+        } else if (line["applied_revision"].get<std::int64_t>() < published) {
+          state = "behind";
+        } else if (line["up"] != line["total"]) {
+          state = "tunnels down";
+        } else {
+          state = "ok";
+        }
+      }
+      line["state"] = state;
+      all_good = all_good && state == "ok";
+      fleet.push_back(line);
+    }
+    if (vm.count("json")) {
+      out << nlohmann::json{{"published_revision", published},
+                            {"digest", held.record ? held.record->digest : ""},
+                            {"nodes", fleet}}
+                 .dump(2)
+          << "\n";
+    } else {
+      out << "published: etcd revision " << published;
+      if (held.record) out << ", topology " << held.record->name << " (digest " << held.record->digest << ") by "
+                           << held.record->by << " at " << held.record->at;
+      out << "\n";
+      char row[256];
+      std::snprintf(row, sizeof row, "%-24s %-12s %-9s %-9s %-12s %-5s\n", "NODE", "STATE", "APPLIED", "TUNNELS",
+                    "WORST", "CERT");
+      out << row;
+      for (const nlohmann::json& l : fleet) {
+        auto text = [&](const char* key) {
+          if (!l.contains(key) || l[key].is_null()) return std::string("-");
+          return l[key].is_string() ? l[key].get<std::string>() : l[key].dump();
+        };
+        const std::string tunnels = l.contains("up") ? text("up") + "/" + text("total") : "-";
+        std::snprintf(row, sizeof row, "%-24s %-12s %-9s %-9s %-12s %-5s\n", text("node").c_str(), text("state").c_str(),
+                      text("applied_revision").c_str(), tunnels.c_str(), text("worst").c_str(),
+                      text("cert_days_left").c_str());
+        out << row;
+      }
+    }
+    return all_good ? exit_ok : exit_invalid;
+  } catch (const std::invalid_argument& e) {
+    err << "ndsipctl fleet-status: " << e.what() << "\n";
+    return exit_usage;
+  } catch (const etcd::Error& e) {
+    err << "ndsipctl fleet-status: " << e.what() << "\n";
     return exit_unreachable;
   }
 }

@@ -20,6 +20,7 @@ const char* usage =
     "  rollback                        re-apply the previous accepted topology\n"
     "  publish TOPOLOGY --etcd URL     validate and publish a topology to the fleet's etcd\n"
     "  rollback --etcd URL             publish again the fleet's previous topology\n"
+    "  fleet-status --etcd URL         every node of the fleet: applied revision, tunnels (--json)\n"
     "  reconnect PEER                  tear down and re-establish the tunnel to PEER\n"
     "  reload                          make ndsipd re-read policies, templates, credentials\n"
     "  certs                           certificates, CAs, CRLs and peers' certificates, expiry\n"
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     if (command == "diff") return diff_command(args, std::cout, std::cerr);
     if (command == "status") return status_command(args, std::cout, std::cerr);
     if (command == "publish") return publish_command(args, std::cout, std::cerr);
+    if (command == "fleet-status") return fleet_status_command(args, std::cout, std::cerr);
     if (command == "rollback") {
       const bool fleet = std::any_of(args.begin(), args.end(),
                                      [](const std::string& a) { return a == "--etcd" || a.rfind("--etcd=", 0) == 0; });

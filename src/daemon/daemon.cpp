@@ -21,6 +21,15 @@ policy::PolicySet policies_or_throw(const Config& c) {
   return std::move(pol.set);
 }
 
+etcd::ClientSettings etcd_settings(const Config& c) {
+  etcd::ClientSettings s;
+  s.endpoints = etcd::parse_endpoints(c.etcd_endpoints);
+  s.ca_file = c.etcd_cacert;
+  s.cert_file = c.etcd_cert;
+  s.key_file = c.etcd_key;
+  return s;
+}
+
 HealthSettings health_settings(const Config& c) {
   return {health::Settings{c.connect_timeout, c.black_hole_after}, c.poll_interval, c.max_initiating};
 }
@@ -42,17 +51,14 @@ Daemon::Daemon(boost::asio::io_context& io, Config config)
       credentials_(io, charon_, health_, credential_settings(config_)),
       watchdog_timer_(io) {
   if (config_.topology_source == "etcd") {
-    etcd::ClientSettings s;
-    s.endpoints = etcd::parse_endpoints(config_.etcd_endpoints);
-    s.ca_file = config_.etcd_cacert;
-    s.cert_file = config_.etcd_cert;
-    s.key_file = config_.etcd_key;
-    etcd_ = std::make_unique<EtcdSource>(io, std::move(s), etcd::Layout(config_.etcd_prefix),
+    etcd_ = std::make_unique<EtcdSource>(io, etcd_settings(config_), etcd::Layout(config_.etcd_prefix),
                                          [this](const std::string& document, std::function<void(Json)> done) {
                                            topology_.offer(document, std::move(done));
                                          });
     topology_.set_external_source("the topology comes from etcd (" + config_.etcd_endpoints + ", prefix " +
                                   config_.etcd_prefix + "): use ndsipctl publish --etcd");
+    reporter_ = std::make_unique<FleetReporter>(io, etcd_settings(config_), etcd::Layout(config_.etcd_prefix),
+                                                config_.node, config_.poll_interval, [this] { return fleet_status(); });
   }
   wire();
 }
@@ -132,6 +138,35 @@ void Daemon::start() {
   charon_.start();
   // After the stored topology: ndsipd runs on it while etcd is away.
   if (etcd_) etcd_->start();
+  if (reporter_) reporter_->start();
+}
+
+Json Daemon::fleet_status() const {
+  // What `ndsipctl fleet-status` shows of this node: small (a tunnel is peer, state, reason).
+  static const std::vector<std::string> severity{"up", "degraded", "connecting", "down", "revoked"};
+  Json tunnels = Json::array();
+  std::size_t up = 0, worst = 0;
+  for (const Json& t : health_.tunnels()) {
+    const std::string state = t.value("state", "down");
+    const auto rank = static_cast<std::size_t>(std::find(severity.begin(), severity.end(), state) - severity.begin());
+    worst = std::max(worst, std::min(rank, severity.size() - 1));
+    up += state == "up";
+    tunnels.push_back({{"peer", t.value("peer", "")}, {"state", state}, {"reason", t.value("reason", "")}});
+  }
+  const Json creds = credentials_.summary();
+  const Json topo = topology_.status();
+  return {{"node", config_.node},
+          {"applied_revision", etcd_ ? etcd_->applied_revision() : 0},
+          {"topology_version", topo["version"]},
+          {"digest", topo["digest"]},
+          {"refused", etcd_ ? etcd_->status()["refused"] : Json()},
+          {"charon", charon_.up()},
+          {"tunnels", tunnels},
+          {"up", up},
+          {"total", tunnels.size()},
+          {"worst", tunnels.empty() ? "none" : severity[worst]},
+          {"cert_days_left", creds.contains("days_left") ? creds["days_left"] : Json()},
+          {"at", std::time(nullptr)}};
 }
 
 void Daemon::reload(Done done) {

@@ -20,6 +20,7 @@
 #include "daemon/config.hpp"
 #include "daemon/credential_manager.hpp"
 #include "daemon/etcd_source.hpp"
+#include "daemon/fleet_reporter.hpp"
 #include "daemon/health_monitor.hpp"
 #include "daemon/reconciler.hpp"
 #include "daemon/state_store.hpp"
@@ -48,6 +49,7 @@ class Daemon {
  private:
   void wire();
   Json status() const;
+  Json fleet_status() const;  // what FleetReporter writes to etcd
   void notify_ready_once(const std::string& status);
   void pet_watchdog();
 
@@ -61,6 +63,7 @@ class Daemon {
   CredentialManager credentials_;
   control::CommandTable table_;
   std::unique_ptr<EtcdSource> etcd_;  // with --topology-source etcd
+  std::unique_ptr<FleetReporter> reporter_;  // with it: this node's line in the fleet status
   std::unique_ptr<control::Server> server_;
   boost::asio::steady_timer watchdog_timer_;
   bool ready_sent_ = false;

@@ -56,6 +56,21 @@ TEST_F(FleetNdsipd, OnePublishEveryHostConvergesAndBadRevisionsAreRefused) {
   ASSERT_TRUE(all_up(gms, 30s)) << why(gms);
   ASSERT_TRUE(all_up(val1, 30s)) << why(val1);
   EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 3));
+  // The fleet status: every node applied the publish and has its tunnels up (the status keys
+  // are written every poll interval, 1 s here).
+  auto fleet_status = [&](std::string* text, bool as_json = false) {
+    std::vector<std::string> argv{NDSIP_CTL, "fleet-status", "--etcd", etcd.endpoint()};
+    if (as_json) argv.push_back("--json");
+    return lab_->run(store, argv, text);
+  };
+  auto fleet_status_becomes = [&](int rc, std::string* text) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (fleet_status(text) != rc && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(300ms);
+    return fleet_status(text) == rc;
+  };
+  ASSERT_TRUE(fleet_status_becomes(0, &out)) << out;
+  EXPECT_NE(out.find("gms"), std::string::npos) << out;
+  EXPECT_NE(out.find("1/1"), std::string::npos) << out;
   json s = status(gms);
   EXPECT_EQ(s["source"]["kind"], "etcd");
   EXPECT_GT(s["source"]["applied_revision"].get<int>(), 0) << s["source"].dump();
@@ -98,6 +113,26 @@ TEST_F(FleetNdsipd, OnePublishEveryHostConvergesAndBadRevisionsAreRefused) {
   }
   EXPECT_TRUE(all_up(gms, 10s)) << why(gms);
   EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 3));
+  // val1's ndsipd stops: its lease runs out and the fleet status shows it unreachable.
+  lab_->stop_ndsipd(val1);
+  auto node_state = [&](const std::string& node) {
+    std::string text;
+    fleet_status(&text, true);
+    const json fleet = json::parse(text.substr(std::min(text.find('{'), text.size())), nullptr, false);
+    if (!fleet.is_object()) return std::string("no JSON: ") + text;
+    for (const json& n : fleet["nodes"]) {
+      if (n["node"] == node) return n["state"].get<std::string>();
+    }
+    return std::string("absent");
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (node_state("val1") != "unreachable" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(300ms);
+  }
+  EXPECT_EQ(node_state("val1"), "unreachable");
+  EXPECT_EQ(node_state("gms"), "ok");
+  EXPECT_EQ(fleet_status(&out), 1) << out;
+  EXPECT_NE(out.find("unreachable"), std::string::npos) << out;
   // The story as the log tells it: refused, etcd lost, the watch resumed after the revision
   // it had (not read again from scratch), the good topology accepted.
   const std::string log = lab_->ndsipd_log_tail(gms, 400);
