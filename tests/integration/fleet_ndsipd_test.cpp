@@ -6,6 +6,8 @@
 // applies the next publish.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <fstream>
 #include <thread>
 
 #include "lab/etcd_server.hpp"
@@ -140,4 +142,68 @@ TEST_F(FleetNdsipd, OnePublishEveryHostConvergesAndBadRevisionsAreRefused) {
     EXPECT_NE(log.find(line), std::string::npos) << line << "\n" << log;
   }
   EXPECT_EQ(log.find("etcd: read"), log.rfind("etcd: read")) << log;  // read in full once
+}
+
+// Two harder recoveries. (1) ndsipd restarted while etcd is down starts from its local last
+// good topology, with its tunnels, and catches up with a publish made once etcd is back.
+// (2) A compaction past the revision a daemon had: its ndsipd is frozen (SIGSTOP) while etcd
+// restarts, a publish lands and etcd compacts; thawed, it finds its watch revision gone,
+// reads everything again and applies the difference.
+TEST_F(FleetNdsipd, RestartWhileEtcdIsDownAndACompactionPastTheDaemonsRevision) {
+  lab::Host& store = lab_->add_host("etcd");
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  lab_->make_pki();
+  std::filesystem::create_directories(lab_->workdir() + "/etcd-data");
+  lab::EtcdServer etcd(lab_->workdir() + "/etcd-data", store.netns, store.outer_addr);
+  etcd.start();
+  const std::vector<std::string> source{"--topology-source", "etcd", "--etcd-endpoints", etcd.endpoint()};
+  start(gms, source);
+  start(val1, source);
+  auto publish_with_comment = [&](const std::string& comment) {
+    json doc = json::parse(topology(false).json());
+    doc["comment"] = comment;
+    const std::string path = lab_->workdir() + "/t-" + std::to_string(std::hash<std::string>{}(comment)) + ".json";
+    std::ofstream(path) << doc.dump(2);
+    std::string out;
+    EXPECT_EQ(lab_->run(store, {NDSIP_CTL, "publish", path, "--etcd", etcd.endpoint(), "--policies", test_policies(),
+                                "--templates", NDSIP_SOURCE_DIR "/templates"},
+                        &out),
+              0)
+        << out;
+  };
+  publish_with_comment("first");
+  ASSERT_TRUE(all_up(gms, 30s)) << why(gms);
+  const int v1 = status(gms)["topology"]["version"];
+
+  // (1) etcd down, gms's ndsipd restarted: it comes up on version v1 with its tunnel.
+  etcd.kill();
+  lab_->stop_ndsipd(gms);
+  start(gms, source);
+  json s;
+  ASSERT_TRUE(wait_status(gms, [&](const json& j) { return j["topology"]["version"] == v1; }, &s)) << s.dump(2);
+  EXPECT_TRUE(all_up(gms, 10s)) << why(gms);
+  EXPECT_EQ(s["source"]["watching"], false);
+  etcd.start();
+  publish_with_comment("second");
+  ASSERT_TRUE(wait_status(gms, [&](const json& j) { return j["topology"]["version"] == v1 + 1; }, &s)) << s.dump(2);
+
+  // (2) val1's ndsipd frozen across an etcd restart, a publish and a compaction.
+  ASSERT_TRUE(wait_status(val1, [&](const json& j) { return j["source"]["watching"] == true; }, &s)) << s.dump(2);
+  const int val1_version = s["topology"]["version"];
+  ASSERT_EQ(::kill(val1.ndsipd_pid, SIGSTOP), 0);
+  etcd.stop();
+  etcd.start();
+  publish_with_comment("third");
+  std::string out;
+  ASSERT_EQ(lab_->run(store, {"etcdctl", "--endpoints", etcd.endpoint(), "compact",
+                              std::to_string(status(gms)["source"]["revision"].get<long long>())},
+                      &out),
+            0)
+      << out;
+  ASSERT_EQ(::kill(val1.ndsipd_pid, SIGCONT), 0);
+  ASSERT_TRUE(wait_status(val1, [&](const json& j) { return j["topology"]["version"] == val1_version + 1; }, &s))
+      << s.dump(2) << lab_->ndsipd_log_tail(val1, 40);
+  EXPECT_NE(lab_->ndsipd_log_tail(val1, 60).find("was compacted"), std::string::npos) << lab_->ndsipd_log_tail(val1, 60);
+  EXPECT_TRUE(all_up(val1, 10s)) << why(val1);
 }
