@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/json_indent.hpp"
+#include "cli/status_summary.hpp"
 #include "cli/status_table.hpp"
 #include "common/read_file.hpp"
 #include "control/client.hpp"
@@ -26,20 +28,29 @@ std::string socket_default() {
   return control::default_socket;
 }
 
-// Common parsing: --socket, --help, --json, and up to one positional argument.
+// Common parsing: --socket, --help, --json, up to one positional argument, and the
+// command's own flag, if any (status's --fresh).
 struct Parsed {
   int exit = -1;
   std::string socket, positional;
   bool json = false;
+  bool flag = false;
+};
+
+struct Flag {
+  const char* name;
+  const char* help;
 };
 
 Parsed parse_daemon_args(const Args& args, const std::string& usage, const char* positional,
-                         bool positional_required, std::ostream& out, std::ostream& err) {
+                         bool positional_required, std::ostream& out, std::ostream& err,
+                         std::optional<Flag> flag = std::nullopt) {
   Parsed p;
   po::options_description opts(usage + "\n\nOptions");
   opts.add_options()("socket", po::value(&p.socket)->default_value(socket_default()),
                      "ndsipd's control socket (or $NDSIP_SOCKET)")(
       "json", "print the daemon's answer as JSON")("help,h", "show this help");
+  if (flag) opts.add_options()(flag->name, flag->help);
   po::options_description all;
   all.add(opts);
   po::positional_options_description pos;
@@ -67,6 +78,7 @@ Parsed parse_daemon_args(const Args& args, const std::string& usage, const char*
     return p;
   }
   p.json = vm.count("json") > 0;
+  p.flag = flag && vm.count(flag->name) > 0;
   return p;
 }
 
@@ -217,7 +229,9 @@ int list_commands_command(const Args& args, std::ostream& out, std::ostream& err
       "The commands this ndsipd answers on its control socket, with a line on each.",
       nullptr, plain("list-commands"),
       [&](const json& x) {
-        for (const auto& [name, summary] : x.value("commands", json::object()).items()) {
+        // Named: items() of the temporary value() returns would outlive it.
+        const json commands = x.value("commands", json::object());
+        for (const auto& [name, summary] : commands.items()) {
           out << std::left << std::setw(16) << name << summary.get<std::string>() << "\n";
         }
       },
@@ -278,32 +292,48 @@ int certs_command(const Args& args, std::ostream& out, std::ostream& err) {
 
 int status_command(const Args& args, std::ostream& out, std::ostream& err) {
   const Parsed p = parse_daemon_args(args,
-      "Usage: ndsipctl status [--socket PATH] [--json]\n\n"
-      "A line per desired tunnel under a header. Exit 0 when a topology is accepted and every\n"
-      "tunnel is up; 1 when any is down, connecting, degraded or revoked, when no topology is\n"
-      "accepted, or when the stored one was refused at start; 2 when ndsipd or charon cannot be\n"
-      "reached.",
-      nullptr, false, out, err);
+      "Usage: ndsipctl status [--socket PATH] [--json] [--fresh]\n\n"
+      "A line per desired tunnel under a header. ndsipd answers from the state it keeps from\n"
+      "charon's events and its list-sas polls, and says how old its last list-sas is; --fresh\n"
+      "makes it ask charon first (counters as of now). Exit 0 when a topology is accepted and\n"
+      "every tunnel is up; 1 when any is down, connecting, degraded or revoked, when no topology\n"
+      "is accepted, or when the stored one was refused at start; 2 when ndsipd or charon cannot\n"
+      "be reached.",
+      nullptr, false, out, err, Flag{"fresh", "a list-sas first: states and counters as of now"});
   if (p.exit >= 0) return p.exit;
-  const auto r = ask(p, {{"command", "status"}}, err);
-  if (!r) return exit_unreachable;
-  const json& s = *r;
-  if (!s.value("ok", false)) {
-    err << "ndsipd: " << s.value("error", "failed") << "\n";
+  json request{{"command", "status"}};
+  if (p.flag) request["fresh"] = true;
+  // The answer is kept as text: --json passes it on, and the exit code needs a few fields
+  // that come before the 10,000-row table (status_summary.hpp).
+  const control::ControlText r = control::control_request_text(p.socket, std::move(request));
+  if (!r.line) {
+    err << "ndsipctl: " << r.error << "\n";
     return exit_unreachable;
   }
-  const bool charon = s["charon"].value("connected", false);
-  // Healthy: a topology accepted and in force (none refused at start), every tunnel up.
-  const json& topo = s["topology"];
-  bool all_up = topo.value("version", 0) > 0 && topo.value("refused", "").empty();
-  for (const auto& t : s["tunnels"]) all_up &= t.value("state", "") == "up";
-  if (p.json) {
-    out << s.dump(2) << "\n";
-  } else {
-    print_status(s, out);
+  const std::optional<StatusSummary> s = summarize_status(*r.line);
+  if (!s) {
+    err << "ndsipctl: ndsipd sent something that is not a JSON object\n";
+    return exit_unreachable;
   }
-  if (!charon) return exit_unreachable;
-  return all_up ? exit_ok : exit_invalid;
+  if (s->denied || !s->ok) {
+    err << "ndsipd: " << (s->error.empty() ? (s->denied ? "permission denied" : "failed") : s->error) << "\n";
+    return exit_unreachable;
+  }
+  if (p.json) {
+    // As it printed when it parsed the answer and dumped it again: dump(2), byte for byte.
+    write_indented_json(*r.line, out);
+    out << "\n";
+  } else {
+    // The table needs every row: parsed whole here (it was read only up to the table above).
+    const json answer = json::parse(*r.line, nullptr, false);
+    if (!answer.is_object()) {
+      err << "ndsipctl: ndsipd sent something that is not a JSON object\n";
+      return exit_unreachable;
+    }
+    print_status(answer, out);
+  }
+  if (!s->charon_connected) return exit_unreachable;
+  return s->healthy() ? exit_ok : exit_invalid;
 }
 
 }  // namespace ndsip::cli

@@ -1,6 +1,7 @@
 #include "cli/status_table.hpp"
 
 #include <algorithm>
+#include <iomanip>
 #include <ostream>
 #include <sstream>
 #include <vector>
@@ -47,6 +48,35 @@ std::string joined(const json& list, const char* sep) {
   return out;
 }
 
+// "2 of 3 up, 1 down; as of list-sas 4.2s ago": how many, and how old the state is (ndsipd
+// answers from what it keeps; --fresh makes it ask charon first).
+std::string tunnels_line(const json& s) {
+  std::string line;
+  if (const auto c = s.find("tunnel_counts"); c != s.end() && c->is_object()) {
+    line = std::to_string(c->value("up", 0)) + " of " + std::to_string(c->value("total", 0)) + " up";
+    for (const char* state : {"connecting", "degraded", "down", "revoked"}) {
+      if (c->value(state, 0) > 0) line += ", " + std::to_string(c->value(state, 0)) + " " + state;
+    }
+  }
+  if (const auto p = s.find("polled"); p != s.end() && p->is_object()) {
+    if (!line.empty()) line += "; ";
+    const auto age = p->find("age_s");
+    if (age == p->end() || !age->is_number()) {
+      line += "no list-sas yet";
+    } else {
+      const double a = age->get<double>();
+      std::ostringstream o;
+      if (a < 10) {
+        o << std::fixed << std::setprecision(1) << a << "s";
+      } else {
+        o << duration(static_cast<long long>(a));
+      }
+      line += "as of list-sas " + o.str() + " ago";
+    }
+  }
+  return line;
+}
+
 }  // namespace
 
 void print_status(const json& s, std::ostream& out) {
@@ -67,6 +97,7 @@ void print_status(const json& s, std::ostream& out) {
                                       : std::string())
       << "\n";
   for (const auto& c : creds.value("problems", json::array())) out << "  refused: " << c.get<std::string>() << "\n";
+  if (s.contains("tunnel_counts") || s.contains("polled")) out << "tunnels " << tunnels_line(s) << "\n";
   out << "\n";
   std::vector<Row> rows{{"TUNNEL", "PEER", "REFERENCE POINTS", "ZONE", "STATE", "UPTIME", "REKEY IN", "BYTES IN/OUT",
                          "PACKETS IN/OUT", "LAST ERROR"}};

@@ -19,4 +19,15 @@ struct ControlResult {
 ControlResult control_request(const std::string& socket_path, nlohmann::json request,
                               std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
+struct ControlText {
+  std::optional<std::string> line;  // the answer as ndsipd sent it, without the newline
+  std::string error;                // why there is none
+};
+
+// The same exchange, the answer left unparsed: for a caller that passes it on whole (status
+// --json at 10,000 tunnels is 3.5 MB; parsing it only to print it again costs more than the
+// rest of the command).
+ControlText control_request_text(const std::string& socket_path, nlohmann::json request,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(120));
+
 }  // namespace ndsip::control

@@ -2,6 +2,7 @@
 
 #include "control/answer.hpp"
 #include "daemon/log.hpp"
+#include "health/status_view.hpp"
 #include "reconcile/connection_section.hpp"
 #include "vici/commands.hpp"
 
@@ -19,7 +20,12 @@ HealthMonitor::HealthMonitor(boost::asio::io_context& io, CharonLink& charon, He
 
 void HealthMonitor::subscribe() {
   for (const char* event : state_events) {
-    charon_.subscribe(event, [this](const std::string&, const vici::Message&) { poll_soon(); });
+    charon_.subscribe(event, [this](const std::string& name, const vici::Message& m) {
+      // An updown event without up=yes: an SA is gone. Until a list-sas sent after it is
+      // applied, status waits for one (current()) rather than call the tunnel up.
+      if ((name == "ike-updown" || name == "child-updown") && m.value_or("up") != "yes") gone_after_ = sent_;
+      poll_soon();
+    });
   }
   charon_.subscribe("log", [this](const std::string&, const vici::Message& m) { on_log(m); });
 }
@@ -73,8 +79,12 @@ void HealthMonitor::charon_down(const std::string& why) {
   tunnels_.all_down(health::Failure::charon_unreachable, why, health::Clock::now());
   poll_timer_.cancel();
   soon_timer_.cancel();
+  soon_armed_ = false;
+  // The list-sas in flight died with the link; everything is down, which is current.
   polling_ = false;
-  for (auto& f : std::exchange(after_poll_, {})) f();
+  wanted_ = sent_;
+  gone_after_.reset();
+  for (auto& [number, f] : std::exchange(waiting_, {})) f();
 }
 
 void HealthMonitor::note(const std::string& connection, health::Failure failure, const std::string& detail) {
@@ -112,36 +122,62 @@ void HealthMonitor::schedule_poll(std::chrono::milliseconds after) {
 }
 
 void HealthMonitor::poll_soon() {
+  // Events come in bursts and one list-sas answers a burst: each event moves it 100 ms on,
+  // but not past a second from the burst's first, so a long burst (thousands of tunnels coming
+  // up) still shows as it goes. The list-sas must be one sent after the latest event.
+  soon_after_ = sent_;
+  const auto now = health::Clock::now();
+  if (!soon_armed_) {
+    soon_armed_ = true;
+    soon_first_ = now;
+  } else if (now - soon_first_ >= std::chrono::seconds(1)) {
+    return;  // the armed timer fires soon enough
+  }
   soon_timer_.expires_after(std::chrono::milliseconds(100));
   soon_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec && !polling_) poll();
+    if (ec) return;
+    soon_armed_ = false;
+    poll_at_least(soon_after_ + 1, {});
   });
 }
 
 void HealthMonitor::poll(std::function<void()> then) {
-  if (then) after_poll_.push_back(std::move(then));
-  if (!charon_.up()) {
-    for (auto& f : std::exchange(after_poll_, {})) f();
-    return;
-  }
-  if (polling_) return;  // the poll in flight serves this caller too
+  // The list-sas in flight serves this caller too.
+  poll_at_least(polling_ ? in_flight_ : sent_ + 1, std::move(then));
+}
+
+void HealthMonitor::current(std::function<void()> then) {
+  if (!gone_after_ || applied_ > *gone_after_ || !charon_.up()) return then();
+  poll_at_least(*gone_after_ + 1, std::move(then));
+}
+
+void HealthMonitor::poll_at_least(std::uint64_t number, std::function<void()> then) {
+  if (then) waiting_.emplace_back(number, std::move(then));
+  wanted_ = std::max(wanted_, number);
+  if (!charon_.up()) return answered(sent_);  // nothing to ask: the state says charon is gone
+  if (!polling_) send_poll();
+}
+
+void HealthMonitor::send_poll() {
   polling_ = true;
+  in_flight_ = ++sent_;
+  const std::uint64_t number = in_flight_;
   // Blocking: with noblock, charon leaves out the IKE_SAs a worker holds at that instant (one
   // sending a DPD, say), and a snapshot without them would make established tunnels look
   // down and be initiated again. A worker holds an SA only while it handles one message.
   vici::ListSasArgs args;
   args.noblock = false;
-  charon_.request(vici::request::list_sas(args), [this](std::optional<vici::Error> e, vici::Reply reply) {
+  charon_.request(vici::request::list_sas(args), [this, number](std::optional<vici::Error> e, vici::Reply reply) {
+    // An answer of a link since lost: charon_down() has answered its waiters.
+    if (!polling_ || number != in_flight_) return;
     polling_ = false;
-    auto waiting = std::exchange(after_poll_, {});
     if (e) {
       // A disconnect has its own path; anything else is logged and the next poll retries.
       if (e->kind() != vici::ErrorKind::disconnected) {
         log(std::string("list-sas: ") + e->what());
         schedule_poll(settings_.poll_interval);
       }
-      for (auto& f : waiting) f();
-      return;
+      return answered(number);
     }
     std::vector<vici::IkeSa> sas;
     try {
@@ -150,15 +186,35 @@ void HealthMonitor::poll(std::function<void()> then) {
       // Garbled ids from charon: this snapshot is unusable, the states stay as they were.
       log(std::string("list-sas answer refused: ") + bad.what());
       schedule_poll(settings_.poll_interval);
-      for (auto& f : waiting) f();
-      return;
+      return answered(number);
     }
-    for (const std::string& key : tunnels_.observe(sas, health::Clock::now())) rekey_black_hole(key);
+    const auto now = health::Clock::now();
+    for (const std::string& key : tunnels_.observe(sas, now)) rekey_black_hole(key);
+    applied_ = number;
+    applied_at_ = now;
+    applied_wall_ = std::chrono::system_clock::now();
     initiate_due();
     if (on_polled_) on_polled_();
     schedule_poll(settings_.poll_interval);
-    for (auto& f : waiting) f();
+    answered(number);
   });
+}
+
+void HealthMonitor::answered(std::uint64_t number) {
+  // A failed list-sas answers its waiters too (with the state as it is): they asked for a
+  // snapshot, not for charon to be well.
+  std::vector<std::function<void()>> ready;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->first <= number || !charon_.up()) {
+      ready.push_back(std::move(it->second));
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Asked for while this one was in flight (an event, a caller): one more.
+  if (wanted_ > number && charon_.up() && !polling_) send_poll();
+  for (auto& f : ready) f();
 }
 
 void HealthMonitor::rekey_black_hole(const std::string& key) {
@@ -200,37 +256,15 @@ void HealthMonitor::register_commands(control::CommandTable& table) {
 
 Json HealthMonitor::tunnels() const {
   const auto now = health::Clock::now();
-  Json out = Json::array();
-  for (const auto& [key, t] : tunnels_.all()) {
-    out.push_back({{"connection", t.connection},
-                   {"child", t.child},
-                   {"peer", t.peer},
-                   {"reference_points", t.reference_points},
-                   {"zone", t.zone},
-                   {"profile", t.profile},
-                   {"state", t.revoked() ? "revoked" : health::to_string(t.state)},
-                   {"initiator", t.initiator},
-                   {"state_for_s", std::chrono::duration_cast<std::chrono::seconds>(now - t.since).count()},
-                   {"uptime_s", t.established},
-                   {"rekey_in_s", t.rekey_in},
-                   {"bytes_in", t.bytes_in},
-                   {"bytes_out", t.bytes_out},
-                   {"packets_in", t.packets_in},
-                   {"packets_out", t.packets_out},
-                   {"ike_uniqueid", t.ike_uniqueid},
-                   {"spi_in", t.spi_in},
-                   {"spi_out", t.spi_out},
-                   {"reason", health::code(t.failure)},
-                   {"last_error", t.last_error()}});
-  }
-  return out;
+  return health::tunnel_rows(tunnels_, now, applied_ == 0 ? health::Clock::duration{} : now - applied_at_);
 }
 
-bool HealthMonitor::all_up() const {
-  for (const auto& [key, t] : tunnels_.all()) {
-    if (t.state != health::State::up) return false;
-  }
-  return true;
+Json HealthMonitor::tunnel_counts() const { return health::tunnel_counts(tunnels_); }
+
+Json HealthMonitor::polled() const {
+  if (applied_ == 0) return {{"at", nullptr}, {"age_s", nullptr}};
+  const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(health::Clock::now() - applied_at_);
+  return {{"at", health::utc_time(applied_wall_)}, {"age_s", static_cast<double>(age.count()) / 1000.0}};
 }
 
 }  // namespace ndsip::daemon

@@ -2,12 +2,20 @@
 // failure reasons charon logs (matched to the tunnel by its IKE_SA's name), re-initiation
 // with backoff (from the initiating end, at most max-initiating at once), and black holes
 // (rekeyed). It registers `reconnect`. Owns health::Tunnels and its timers.
+//
+// `status` answers from this state, kept current by charon's events and list-sas polls: a
+// list-sas follows every burst of state events (and every poll-interval), and the answer
+// says when the last one was applied. Each list-sas is numbered, so a caller can wait for one
+// sent after a given moment (an SA charon announced gone) rather than for one already in flight.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -38,10 +46,16 @@ class HealthMonitor {
   void charon_up();
   void charon_down(const std::string& why);
 
-  // A fresh list-sas; `then` (if any) runs after it is applied (or failed).
+  // A fresh list-sas (the one in flight, if any); `then` (if any) runs after it is applied
+  // (or failed).
   void poll(std::function<void()> then = {});
-  // Soon (events come in bursts; one list-sas answers them all).
+  // Soon (events come in bursts; one list-sas answers them all), and one sent after now.
   void poll_soon();
+  // Runs `then` once the state holds every SA charon has announced gone: at once when it does
+  // (no list-sas), otherwise after a list-sas sent after the latest such announcement. So the
+  // state can say `up` only of SAs charon has not announced gone. Events that bring tunnels up
+  // are not waited for: until their list-sas the state is behind on the safe side.
+  void current(std::function<void()> then);
   // Initiates the tunnels that are due (after an apply, after a poll).
   void initiate_due();
   // Initiates `connection` now and until it is up, from this end whatever the initiator rule
@@ -57,11 +71,20 @@ class HealthMonitor {
 
   void register_commands(control::CommandTable& table);
 
-  // Every tunnel as status shows it.
+  // Every tunnel as status shows it (docs/control.md), ages counted on from the last poll.
   Json tunnels() const;
-  bool all_up() const;
+  // How many tunnels there are in each state, and in all (ndsipctl's exit code).
+  Json tunnel_counts() const;
+  // When the state was last confirmed by a list-sas: {"at": UTC time, "age_s"}, both null
+  // before the first.
+  Json polled() const;
 
  private:
+  // Runs `then` (if any) once a list-sas numbered `number` or later has been answered,
+  // sending one when none in flight will do.
+  void poll_at_least(std::uint64_t number, std::function<void()> then);
+  void send_poll();
+  void answered(std::uint64_t number);
   void schedule_poll(std::chrono::milliseconds after);
   void on_log(const vici::Message& m);
   void on_retransmit(const std::string& connection, unsigned long long ike_id, int n);
@@ -71,8 +94,21 @@ class HealthMonitor {
   HealthSettings settings_;
   health::Tunnels tunnels_;
   boost::asio::steady_timer poll_timer_, soon_timer_;
+  // list-sas requests by number: sent_ is the latest sent, in_flight_ the one awaited (when
+  // polling_), wanted_ the least number someone waits for or an event asked for.
+  std::uint64_t sent_ = 0, in_flight_ = 0, wanted_ = 0;
   bool polling_ = false;
-  std::vector<std::function<void()>> after_poll_;
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> waiting_;
+  // The latest list-sas sent before charon last announced an SA gone (none: never), and the
+  // number of the latest one applied: the state holds that announcement once applied_ > it.
+  std::optional<std::uint64_t> gone_after_;
+  std::uint64_t applied_ = 0;
+  health::Clock::time_point applied_at_{};
+  std::chrono::system_clock::time_point applied_wall_{};
+  // poll_soon's burst: the latest list-sas sent before its latest event, and when it began.
+  std::uint64_t soon_after_ = 0;
+  bool soon_armed_ = false;
+  health::Clock::time_point soon_first_{};
   std::function<void()> on_polled_;
 };
 

@@ -73,9 +73,18 @@ class Ndsipd : public ::testing::Test {
     return rc;
   }
 
+  // status as an operator gets it: from the state ndsipd keeps (charon's events and its
+  // list-sas polls). A tunnel whose SA charon announced gone is never `up` in it.
   json status(const lab::Host& h) {
     std::string out;
     ctl(h, {"status", "--json"}, &out);
+    return json::parse(out, nullptr, false);
+  }
+
+  // After a list-sas sent for it: counters as of now (they move between polls without events).
+  json fresh_status(const lab::Host& h) {
+    std::string out;
+    ctl(h, {"status", "--json", "--fresh"}, &out);
     return json::parse(out, nullptr, false);
   }
 

@@ -122,7 +122,8 @@ int main() {
     std::printf("\nESP counters after the pings:\n");
     for (lab::Host* h : {&gms_a, &gms_b}) {
       std::string out;
-      ctl({"status", "--json", "--socket", h->control_socket}, false, &out);
+      // --fresh: counters as of now (ndsipd's kept state has them as of its last list-sas).
+      ctl({"status", "--json", "--fresh", "--socket", h->control_socket}, false, &out);
       const nlohmann::json status = nlohmann::json::parse(out);
       for (const auto& tun : status["tunnels"]) {
         std::printf("  %-6s %-14s %-8s packets in %llu out %llu, bytes in %llu out %llu, SPIs %s/%s\n",

@@ -98,9 +98,11 @@ TEST(Daemon, EveryPartsCommandsAreListedAndDocumented) {
 TEST(Daemon, AGarbledAnswerFromCharonIsHandledAndNdsipdKeepsServing) {
   Rig rig;
   ASSERT_EQ(rig.ask({{"command", "push"}, {"topology", test::small_topology()}})["ok"], true);
+  // Connected, and the first list-sas applied: the fresh one below is sent after the change.
+  ASSERT_TRUE(run_until(rig.io, [&] { return rig.ask({{"command", "status"}})["polled"]["at"].is_string(); }));
   rig.garbled_uniqueid = "not-a-number";
   ::testing::internal::CaptureStderr();
-  const json s = rig.ask({{"command", "status"}});
+  const json s = rig.ask({{"command", "status"}, {"fresh", true}});
   const std::string logged = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(s["ok"], true) << s.dump();
   EXPECT_NE(logged.find("list-sas answer refused"), std::string::npos) << logged;
@@ -291,4 +293,69 @@ TEST(Daemon, NdsipctlPushSaysWhatChangedAndWhenNothingDid) {
   std::tie(rc, text) = push(test::small_topology(true));
   EXPECT_EQ(rc, 0);
   EXPECT_NE(text.find("unchanged: this is the topology in force (version 2)"), std::string::npos) << text;
+}
+
+// status answers from the state health keeps, without asking charon; {"fresh": true} asks
+// charon first. Either answer says when the state was last confirmed by a list-sas, and how
+// many tunnels are in each state.
+TEST(Daemon, StatusAnswersFromTheKeptStateAndFreshAsksCharon) {
+  Rig rig;
+  ASSERT_EQ(rig.ask({{"command", "push"}, {"topology", test::small_topology()}})["ok"], true);
+  ASSERT_TRUE(run_until(rig.io, [&] { return rig.ask({{"command", "status"}})["polled"]["at"].is_string(); }));
+  const std::size_t polls = rig.charon.count("list-sas");
+  const json kept = rig.ask({{"command", "status"}});
+  EXPECT_EQ(rig.charon.count("list-sas"), polls) << "status without fresh sent a list-sas";
+  ASSERT_EQ(kept["ok"], true) << kept.dump();
+  EXPECT_TRUE(kept["polled"]["age_s"].is_number()) << kept.dump();
+  EXPECT_EQ(kept["tunnel_counts"]["total"], kept["tunnels"].size()) << kept.dump();
+  EXPECT_EQ(kept["tunnel_counts"]["up"], 0) << kept.dump();
+  const json fresh = rig.ask({{"command", "status"}, {"fresh", true}});
+  EXPECT_EQ(rig.charon.count("list-sas"), polls + 1) << "status with fresh sent no list-sas";
+  EXPECT_LT(fresh["polled"]["age_s"].get<double>(), 1.0) << fresh.dump();
+  const json bad = rig.ask({{"command", "status"}, {"fresh", "yes"}});
+  EXPECT_EQ(bad["ok"], false);
+  EXPECT_NE(bad["error"].get<std::string>().find("\"fresh\""), std::string::npos) << bad.dump();
+}
+
+// ndsipctl status --json prints ndsipd's answer as parsing it and dump(2) printed it, and its
+// exit code says whether every tunnel is up, without a list-sas unless --fresh asks for one.
+TEST(Daemon, NdsipctlStatusJsonIsTheAnswerAsBeforeWithTheSameExitCode) {
+  Rig rig;
+  ASSERT_EQ(rig.ask({{"command", "push"}, {"topology", test::small_topology()}})["ok"], true);
+  auto status = [&](std::vector<std::string> args) {
+    args.push_back("--socket=" + rig.config.control_socket);
+    auto run = std::async(std::launch::async, [&] {
+      std::ostringstream out, err;
+      const int rc = cli::status_command(args, out, err);
+      return std::make_tuple(rc, out.str(), err.str());
+    });
+    EXPECT_TRUE(run_until(rig.io, [&] { return run.wait_for(0s) == std::future_status::ready; }, 10s));
+    return run.get();
+  };
+  auto [rc, out, err] = status({"--json"});
+  EXPECT_EQ(rc, 1) << out << err;  // the tunnel is not up
+  const json parsed = json::parse(out);
+  EXPECT_EQ(out, parsed.dump(2) + "\n");
+  EXPECT_EQ(parsed["tunnels"].size(), 1u) << out;
+  EXPECT_EQ(parsed["protocol"], 1);
+  // charon brings it up: --fresh sees it at once.
+  rig.charon.on("list-sas", [](const vici::Message&) {
+    vici::Message m;
+    vici::Section& ike = m.add_section("zb_gms_val1");
+    ike.set("uniqueid", "7").set("state", "ESTABLISHED");
+    ike.add_section("child-sas").add_section("gms_val1-1").set("name", "gms_val1").set("uniqueid", "3")
+        .set("state", "INSTALLED").set("install-time", "5");
+    test::ScriptedCharon::Answer a;
+    a.streamed = {m};
+    return a;
+  });
+  const std::size_t polls = rig.charon.count("list-sas");
+  std::tie(rc, out, err) = status({"--fresh"});
+  EXPECT_EQ(rc, 0) << out << err;
+  EXPECT_EQ(rig.charon.count("list-sas"), polls + 1);
+  EXPECT_NE(out.find("tunnels 1 of 1 up; as of list-sas"), std::string::npos) << out;
+  std::tie(rc, out, err) = status({"--json"});
+  EXPECT_EQ(rc, 0) << out << err;
+  EXPECT_EQ(json::parse(out)["tunnels"][0]["state"], "up") << out;
+  EXPECT_EQ(rig.charon.count("list-sas"), polls + 1) << "status without --fresh sent a list-sas";
 }

@@ -1,7 +1,10 @@
 // Health against a scripted charon: list-sas makes tunnels up with their real uptime, a
 // garbled unique id is refused without ending anything, charon's log lines give a failure to
-// the tunnel whose IKE_SA they name and to no other, down tunnels are initiated.
+// the tunnel whose IKE_SA they name and to no other, down tunnels are initiated; the kept
+// state is answered without a list-sas unless charon announced an SA gone since the last one.
 #include <gtest/gtest.h>
+
+#include <thread>
 
 #include "daemon/health_monitor.hpp"
 #include "part_fixture.hpp"
@@ -169,4 +172,87 @@ TEST(HealthMonitor, AnUnansweredPeerIsNotUpAndIsReinitiated) {
   ASSERT_TRUE(run_until(rig.io, [&] { return rig.charon.count("initiate") == 1; }));
   ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(rig.tunnel("gms")["state"], "connecting");
+}
+
+// status answers from the state kept here: without an SA announced gone, current() answers
+// at once and sends nothing to charon.
+TEST(HealthMonitor, TheKeptStateIsAnsweredWithoutAListSas) {
+  Rig rig;
+  rig.sas = {ike_sa("zb_gms_val1", "gms_val1", "7")};
+  rig.poll();
+  const std::size_t polls = rig.charon.count("list-sas");
+  bool answered = false;
+  rig.health.current([&] { answered = true; });
+  EXPECT_TRUE(answered) << "not at once";
+  run_until(rig.io, [] { return false; }, 200ms);
+  EXPECT_EQ(rig.charon.count("list-sas"), polls);
+  EXPECT_EQ(rig.tunnel("val1")["state"], "up");
+  // When: the list-sas just applied.
+  const auto polled = rig.health.polled();
+  EXPECT_TRUE(polled["at"].is_string()) << polled.dump();
+  EXPECT_GE(polled["age_s"].get<double>(), 0.2) << polled.dump();
+  EXPECT_LT(polled["age_s"].get<double>(), 5.0) << polled.dump();
+}
+
+TEST(HealthMonitor, BeforeTheFirstListSasThePollTimeIsNull) {
+  test::ScriptedCharon charon;
+  boost::asio::io_context io;
+  daemon::CharonLink link{io, charon.uri(), 2s};
+  daemon::HealthMonitor health{io, link, daemon::HealthSettings{{}, 10s, 8}};
+  EXPECT_EQ(health.polled(), nlohmann::json({{"at", nullptr}, {"age_s", nullptr}}));
+}
+
+// charon announces an SA gone (an updown event without up=yes): until a list-sas sent after
+// the announcement is applied, current() waits, so status never shows it up.
+TEST(HealthMonitor, AnSaAnnouncedGoneIsNotUpUntilAListSasSentAfterIt) {
+  Rig rig;
+  rig.sas = {ike_sa("zb_gms_val1", "gms_val1", "7")};
+  rig.poll();
+  ASSERT_EQ(rig.tunnel("val1")["state"], "up");
+  // charon deletes it; its list-sas answers take 300 ms from now on.
+  rig.charon.on("list-sas", [](const vici::Message&) {
+    std::this_thread::sleep_for(300ms);
+    return test::ScriptedCharon::Answer{};
+  });
+  const std::size_t polls = rig.charon.count("list-sas");
+  rig.charon.event("child-updown", ike_sa("zb_gms_val1", "gms_val1", "7"));
+  // The event's list-sas is on its way (100 ms after the burst): it is the one to wait for.
+  ASSERT_TRUE(run_until(rig.io, [&] { return rig.charon.count("list-sas") == polls + 1; }));
+  bool answered = false;
+  std::string state;
+  rig.health.current([&] {
+    answered = true;
+    state = rig.tunnel("val1")["state"];
+  });
+  EXPECT_FALSE(answered) << "answered before the list-sas that follows the event";
+  ASSERT_TRUE(run_until(rig.io, [&] { return answered; }));
+  EXPECT_NE(state, "up");  // down, and initiated again at once: connecting
+  EXPECT_EQ(rig.charon.count("list-sas"), polls + 1);
+  // Held now: at once again.
+  answered = false;
+  rig.health.current([&] { answered = true; });
+  EXPECT_TRUE(answered);
+}
+
+// An event while a list-sas is in flight: that list-sas may predate it, so another follows.
+TEST(HealthMonitor, AnEventDuringAListSasInFlightGetsOneAfterIt) {
+  Rig rig;
+  rig.poll();
+  ASSERT_NE(rig.tunnel("val1")["state"], "up");
+  // The tunnel comes up; charon's list-sas answers take 300 ms from now on.
+  rig.charon.on("list-sas", [sas = std::vector{ike_sa("zb_gms_val1", "gms_val1", "7")}](const vici::Message&) {
+    std::this_thread::sleep_for(300ms);
+    test::ScriptedCharon::Answer a;
+    a.streamed = sas;
+    return a;
+  });
+  const std::size_t polls = rig.charon.count("list-sas");
+  // The event is on the wire before the list-sas is sent, and read after it was.
+  vici::Message up = ike_sa("zb_gms_val1", "gms_val1", "7");
+  up.set("up", "yes");
+  rig.charon.event("child-updown", up);
+  rig.health.poll();
+  ASSERT_TRUE(run_until(rig.io, [&] { return rig.charon.count("list-sas") == polls + 2; }, 3s))
+      << "no list-sas after the event";
+  ASSERT_TRUE(run_until(rig.io, [&] { return rig.tunnel("val1")["state"] == "up"; }));
 }
