@@ -15,4 +15,8 @@ Json problems_answer(const std::string& what, const std::vector<std::string>& pr
   return a;
 }
 
+Json preserialized_answer(const std::string& text) {
+  return Json::binary(Json::binary_t::container_type(text.begin(), text.end()));
+}
+
 }  // namespace ndsip::control

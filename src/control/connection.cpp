@@ -130,8 +130,15 @@ void Connection::dispatch(const std::string& line) {
 }
 
 void Connection::send(Json answer, bool close_after) {
-  answer[key::protocol] = protocol_version;
-  auto text = std::make_shared<std::string>(answer.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+  std::shared_ptr<std::string> text;
+  if (answer.is_binary()) {  // preserialized_answer(): its bytes, protocol member included
+    const auto& bytes = answer.get_binary();
+    text = std::make_shared<std::string>(bytes.begin(), bytes.end());
+    *text += '\n';
+  } else {
+    answer[key::protocol] = protocol_version;
+    text = std::make_shared<std::string>(answer.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+  }
   asio::async_write(socket_, asio::buffer(*text),
                     [self = shared_from_this(), text, close_after](boost::system::error_code ec, std::size_t) {
                       if (ec) {

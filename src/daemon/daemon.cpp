@@ -5,6 +5,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "control/answer.hpp"
+#include "control/protocol.hpp"
 #include "daemon/log.hpp"
 
 namespace ndsip::daemon {
@@ -208,6 +209,10 @@ void Daemon::reload(Done done) {
   credentials_.load([this, done] { reconciler_.reconcile(done); });
 }
 
+namespace {
+constexpr const char* tunnels_placeholder = "@@ndsip tunnel rows@@";
+}  // namespace
+
 Json Daemon::status() const {
   // Member by member: update() with a list copies every value twice, and the tunnels are
   // 10,000 rows (a full apply's last_apply names 10,000 connections).
@@ -220,7 +225,7 @@ Json Daemon::status() const {
   a["last_apply"] = reconciler_.last_apply();
   a["polled"] = health_.polled();
   a["tunnel_counts"] = health_.tunnel_counts();
-  a["tunnels"] = health_.tunnels();
+  a["tunnels"] = tunnels_placeholder;
   Json outside = Json::array();
   for (const auto& o : topology_.plan()->outside) {
     // Typed ("capif" or "tls"): ndsipctl prints by the kind, not by reading the words.
@@ -230,7 +235,16 @@ Json Daemon::status() const {
                        {"protection", o.protection}});
   }
   a["outside"] = std::move(outside);
-  return a;
+  a[control::key::protocol] = control::protocol_version;
+  // The tunnel table goes in as text: dump the rest, then put the rows where the placeholder
+  // is (keys are sorted, "tunnels" comes once, and no other value can be the placeholder's
+  // quoted text followed by the object's next member or end).
+  std::string text = a.dump(-1, ' ', false, Json::error_handler_t::replace);
+  const std::string marker = std::string("\"tunnels\":\"") + tunnels_placeholder + "\"";
+  const auto at = text.find(marker);
+  if (at == std::string::npos) throw std::logic_error("status: no place for the tunnel table");
+  text.replace(at + 10, marker.size() - 10, health_.tunnels_text());
+  return control::preserialized_answer(text);
 }
 
 void Daemon::notify_ready_once(const std::string& status) {

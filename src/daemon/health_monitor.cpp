@@ -259,6 +259,11 @@ Json HealthMonitor::tunnels() const {
   return health::tunnel_rows(tunnels_, now, applied_ == 0 ? health::Clock::duration{} : now - applied_at_);
 }
 
+std::string HealthMonitor::tunnels_text() const {
+  const auto now = health::Clock::now();
+  return health::tunnel_rows_text(tunnels_, now, applied_ == 0 ? health::Clock::duration{} : now - applied_at_);
+}
+
 Json HealthMonitor::tunnel_counts() const { return health::tunnel_counts(tunnels_); }
 
 Json HealthMonitor::polled() const {

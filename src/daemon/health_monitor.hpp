@@ -73,6 +73,7 @@ class HealthMonitor {
 
   // Every tunnel as status shows it (docs/control.md), ages counted on from the last poll.
   Json tunnels() const;
+  std::string tunnels_text() const;  // the same as JSON text, written directly (status at 10,000)
   // How many tunnels there are in each state, and in all (ndsipctl's exit code).
   Json tunnel_counts() const;
   // When the state was last confirmed by a list-sas: {"at": UTC time, "age_s"}, both null

@@ -144,3 +144,21 @@ TEST(StatusView, UtcTime) {
   EXPECT_EQ(health::utc_time(std::chrono::system_clock::from_time_t(0)), "1970-01-01T00:00:00Z");
   EXPECT_EQ(health::utc_time(std::chrono::system_clock::from_time_t(1790000000)), "2026-09-21T14:13:20Z");
 }
+
+// The text status sends is byte for byte the DOM's dump, in every state and with strings that
+// need escaping: quotes, backslashes, control characters, UTF-8 and invalid UTF-8.
+TEST(StatusView, RowsTextIsTheDumpOfTheRows) {
+  const auto now = health::Clock::now();
+  health::Tunnels t = every_state(now);
+  // Written by hand (quotes and backslashes only), then through nlohmann (the rest).
+  for (const std::string detail : {R"(peer said "no" \ twice)",
+                                   "peer said \"no\" \\ twice\n\ttab \x01 caf\xc3\xa9 bad \xff\xfe end"}) {
+    t.note("zb_a_p1", health::Failure::proposal_mismatch, detail);
+    for (const auto since : {0s, 25s}) {
+      const std::string text = health::tunnel_rows_text(t, now, since);
+      EXPECT_EQ(text, health::tunnel_rows(t, now, since).dump(-1, ' ', false, json::error_handler_t::replace));
+      EXPECT_NE(text.find(R"(said \"no\" \\ twice)"), std::string::npos) << text;
+    }
+  }
+  EXPECT_EQ(health::tunnel_rows_text(health::Tunnels{}, now, 0s), "[]");
+}
