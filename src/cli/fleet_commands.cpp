@@ -100,6 +100,20 @@ int commit(etcd::BlockingClient& c, const etcd::Layout& layout, const etcd::Obje
   return exit_ok;
 }
 
+// How every fleet command ends on a bad option value or on etcd's trouble.
+template <typename Body>
+int guarded(const char* command, const char* unwritten, std::ostream& err, Body&& body) {
+  try {
+    return body();
+  } catch (const std::invalid_argument& e) {
+    err << "ndsipctl " << command << ": " << e.what() << "\n";
+    return exit_usage;
+  } catch (const etcd::Error& e) {
+    err << "ndsipctl " << command << ": " << e.what() << unwritten << "\n";
+    return exit_unreachable;
+  }
+}
+
 }  // namespace
 
 int publish_command(const Args& args, std::ostream& out, std::ostream& err) {
@@ -138,7 +152,7 @@ int publish_command(const Args& args, std::ostream& out, std::ostream& err) {
     return exit_invalid;
   }
   state.commit();
-  try {
+  return guarded("publish", "; nothing was published", err, [&] {
     const etcd::Layout layout(vm["etcd-prefix"].as<std::string>());
     etcd::BlockingClient c(etcd_settings(vm));
     const etcd::Held held = read_held(c, layout);
@@ -152,13 +166,7 @@ int publish_command(const Args& args, std::ostream& out, std::ostream& err) {
     }
     etcd::PublishRecord record{state.digest(), state.name(), who(), now_utc(), wanted.size(), 0};
     return commit(c, layout, wanted, held, record, "publish", out, err);
-  } catch (const std::invalid_argument& e) {
-    err << "ndsipctl publish: " << e.what() << "\n";
-    return exit_usage;
-  } catch (const etcd::Error& e) {
-    err << "ndsipctl publish: " << e.what() << "; nothing was published\n";
-    return exit_unreachable;
-  }
+  });
 }
 
 int fleet_rollback_command(const Args& args, std::ostream& out, std::ostream& err) {
@@ -169,18 +177,8 @@ int fleet_rollback_command(const Args& args, std::ostream& out, std::ostream& er
   add_etcd_options(opts);
   opts.add_options()("help,h", "show this help");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    err << "ndsipctl: " << e.what() << " (see --help)\n";
-    return exit_usage;
-  }
-  if (vm.count("help")) {
-    out << opts << "\n";
-    return exit_ok;
-  }
-  try {
+  if (int rc = parse_flags(args, opts, vm, out, err); rc >= 0) return rc;
+  return guarded("rollback", "; nothing was written", err, [&] {
     const etcd::Layout layout(vm["etcd-prefix"].as<std::string>());
     etcd::BlockingClient c(etcd_settings(vm));
     const etcd::Held held = read_held(c, layout);
@@ -204,13 +202,7 @@ int fleet_rollback_command(const Args& args, std::ostream& out, std::ostream& er
     }
     etcd::PublishRecord record{before.record->digest, before.record->name, who(), now_utc(), before.objects.size(), 0};
     return commit(c, layout, before.objects, held, record, "rollback", out, err);
-  } catch (const std::invalid_argument& e) {
-    err << "ndsipctl rollback: " << e.what() << "\n";
-    return exit_usage;
-  } catch (const etcd::Error& e) {
-    err << "ndsipctl rollback: " << e.what() << "; nothing was written\n";
-    return exit_unreachable;
-  }
+  });
 }
 
 int fleet_status_command(const Args& args, std::ostream& out, std::ostream& err) {
@@ -224,22 +216,12 @@ int fleet_status_command(const Args& args, std::ostream& out, std::ostream& err)
   add_etcd_options(opts);
   opts.add_options()("json", "print the fleet as JSON")("help,h", "show this help");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    err << "ndsipctl: " << e.what() << " (see --help)\n";
-    return exit_usage;
-  }
-  if (vm.count("help")) {
-    out << opts << "\n";
-    return exit_ok;
-  }
+  if (int rc = parse_flags(args, opts, vm, out, err); rc >= 0) return rc;
   if (!vm.count("etcd")) {
     err << "ndsipctl fleet-status: --etcd URL is required (see --help)\n";
     return exit_usage;
   }
-  try {
+  return guarded("fleet-status", "", err, [&] {
     const etcd::Layout layout(vm["etcd-prefix"].as<std::string>());
     etcd::BlockingClient c(etcd_settings(vm));
     const etcd::Held held = read_held(c, layout);
@@ -312,13 +294,7 @@ int fleet_status_command(const Args& args, std::ostream& out, std::ostream& err)
       }
     }
     return all_good ? exit_ok : exit_invalid;
-  } catch (const std::invalid_argument& e) {
-    err << "ndsipctl fleet-status: " << e.what() << "\n";
-    return exit_usage;
-  } catch (const etcd::Error& e) {
-    err << "ndsipctl fleet-status: " << e.what() << "\n";
-    return exit_unreachable;
-  }
+  });
 }
 
 }  // namespace ndsip::cli

@@ -42,4 +42,20 @@ int parse(const Args& args, po::options_description& opts, const std::string& po
   return -1;
 }
 
+int parse_flags(const Args& args, po::options_description& opts, po::variables_map& vm, std::ostream& out,
+                std::ostream& err) {
+  try {
+    po::store(po::command_line_parser(args).options(opts).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    err << "ndsipctl: " << e.what() << " (see --help)\n";
+    return exit_usage;
+  }
+  if (vm.count("help")) {
+    out << opts << "\n";
+    return exit_ok;
+  }
+  return -1;
+}
+
 }  // namespace ndsip::cli

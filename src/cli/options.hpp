@@ -18,4 +18,8 @@ int parse(const Args& args, boost::program_options::options_description& opts,
           const std::string& positional_name, std::string* positional,
           boost::program_options::variables_map& vm, std::ostream& out, std::ostream& err);
 
+// The same for a command without a positional argument (opts must include --help).
+int parse_flags(const Args& args, boost::program_options::options_description& opts,
+                boost::program_options::variables_map& vm, std::ostream& out, std::ostream& err);
+
 }  // namespace ndsip::cli

@@ -104,6 +104,13 @@ void throw_if_error(const json& doc) {
   malformed("\"error\" is neither a string nor an object");
 }
 
+// An answer's object, or etcd's refusal as an Error.
+json answer_object(std::string_view body) {
+  json doc = parse_object(body);
+  throw_if_error(doc);
+  return doc;
+}
+
 Header header_of(const json& obj) {
   Header h;
   h.revision = int64_field(object_field(obj, "header"), "revision");
@@ -194,8 +201,7 @@ std::optional<Error> error_in(std::string_view body) {
 }
 
 RangeResult parse_range(std::string_view body) {
-  const json doc = parse_object(body);
-  throw_if_error(doc);
+  const json doc = answer_object(body);
   RangeResult r;
   r.header = header_of(doc);
   for (const json& kv : array_field(doc, "kvs")) r.kvs.push_back(kv_of(kv));
@@ -205,8 +211,7 @@ RangeResult parse_range(std::string_view body) {
 }
 
 TxnResult parse_txn(std::string_view body) {
-  const json doc = parse_object(body);
-  throw_if_error(doc);
+  const json doc = answer_object(body);
   TxnResult r;
   r.header = header_of(doc);
   r.succeeded = bool_field(doc, "succeeded");
@@ -214,8 +219,7 @@ TxnResult parse_txn(std::string_view body) {
 }
 
 LeaseResult parse_lease(std::string_view body) {
-  const json doc = parse_object(body);
-  throw_if_error(doc);
+  const json doc = answer_object(body);
   // A keepalive answer comes in a stream, wrapped as {"result": {...}}.
   const json& obj = doc.contains("result") ? object_field(doc, "result") : doc;
   LeaseResult r;
@@ -226,8 +230,7 @@ LeaseResult parse_lease(std::string_view body) {
 }
 
 WatchResult parse_watch(std::string_view message) {
-  const json doc = parse_object(message);
-  throw_if_error(doc);
+  const json doc = answer_object(message);
   const json& obj = object_field(doc, "result");
   WatchResult r;
   r.header = header_of(obj);

@@ -15,14 +15,15 @@
 
 namespace ndsip::health {
 
-// Every tunnel as status shows it, at `now`. Counters and SA ages are as of the last list-sas,
-// `since_poll` ago: uptime and rekey time are counted on by it (an SA charon has announced
-// gone is not in the state by then: see HealthMonitor::current()).
-nlohmann::json tunnel_rows(const Tunnels& tunnels, Clock::time_point now, Clock::duration since_poll);
-// The same rows as JSON text, byte for byte what tunnel_rows(...).dump() gives (with invalid
-// UTF-8 replaced), written straight to a string: at 10,000 rows the DOM costs ~50 ms of
-// allocations, the text ~2 ms. What status sends.
+// Every tunnel as status shows it, at `now`, as JSON text (an array of objects, members in key
+// order, as nlohmann's dump writes them; invalid UTF-8 replaced): written straight to a
+// string, since at 10,000 rows a DOM costs ~50 ms of allocations and the text ~2 ms. Counters
+// and SA ages are as of the last list-sas, `since_poll` ago: uptime and rekey time are counted
+// on by it (an SA charon has announced gone is not in the state by then: see
+// HealthMonitor::current()).
 std::string tunnel_rows_text(const Tunnels& tunnels, Clock::time_point now, Clock::duration since_poll);
+// The same rows as a DOM (read back from the text).
+nlohmann::json tunnel_rows(const Tunnels& tunnels, Clock::time_point now, Clock::duration since_poll);
 
 // {"total", "up", "connecting", "down", "degraded", "revoked"}: revoked is counted apart from
 // down, as the rows show it.
