@@ -16,15 +16,13 @@ void add_data_dir_options(po::options_description& opts) {
       "directory of reference-point templates (*.json)")("help,h", "show this help");
 }
 
-int parse(const Args& args, po::options_description& opts, const std::string& positional_name,
-          std::string* positional, po::variables_map& vm, std::ostream& out, std::ostream& err) {
-  po::options_description all;
-  all.add(opts);
-  all.add_options()(positional_name.c_str(), po::value<std::string>(), "");
-  po::positional_options_description pos;
-  pos.add(positional_name.c_str(), 1);
+namespace {
+
+// Runs the parser into vm: a usage error or --help (opts printed) ends the command here.
+int store(po::command_line_parser& parser, const po::options_description& opts, po::variables_map& vm,
+          std::ostream& out, std::ostream& err) {
   try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::store(parser.run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     err << "ndsipctl: " << e.what() << " (see --help)\n";
@@ -34,6 +32,21 @@ int parse(const Args& args, po::options_description& opts, const std::string& po
     out << opts << "\n";
     return exit_ok;
   }
+  return -1;
+}
+
+}  // namespace
+
+int parse(const Args& args, po::options_description& opts, const std::string& positional_name,
+          std::string* positional, po::variables_map& vm, std::ostream& out, std::ostream& err) {
+  po::options_description all;
+  all.add(opts);
+  all.add_options()(positional_name.c_str(), po::value<std::string>(), "");
+  po::positional_options_description pos;
+  pos.add(positional_name.c_str(), 1);
+  po::command_line_parser parser(args);
+  parser.options(all).positional(pos);
+  if (int rc = store(parser, opts, vm, out, err); rc >= 0) return rc;
   if (!vm.count(positional_name)) {
     err << "ndsipctl: missing " << positional_name << " file (see --help)\n";
     return exit_usage;
@@ -44,18 +57,9 @@ int parse(const Args& args, po::options_description& opts, const std::string& po
 
 int parse_flags(const Args& args, po::options_description& opts, po::variables_map& vm, std::ostream& out,
                 std::ostream& err) {
-  try {
-    po::store(po::command_line_parser(args).options(opts).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    err << "ndsipctl: " << e.what() << " (see --help)\n";
-    return exit_usage;
-  }
-  if (vm.count("help")) {
-    out << opts << "\n";
-    return exit_ok;
-  }
-  return -1;
+  po::command_line_parser parser(args);
+  parser.options(opts);
+  return store(parser, opts, vm, out, err);
 }
 
 }  // namespace ndsip::cli
