@@ -111,12 +111,10 @@ void CharonLink::request(vici::Request request, Handler done) {
 }
 
 void CharonLink::request_spread(vici::Request request, Handler done) {
-  // Round robin over the main session and the lanes still connected.
-  std::vector<vici::Session*> open{&session_};
-  for (auto& lane : lanes_) {
-    if (lane->connected()) open.push_back(lane.get());
-  }
-  vici::Session* s = open[next_lane_++ % open.size()];
+  // Round robin over the main session (turn 0) and the lanes; a lane that dropped passes its
+  // turn to the main session. No list built per request: a full apply sends 10,000.
+  const std::size_t turn = next_lane_++ % (lanes_.size() + 1);
+  vici::Session* s = turn > 0 && lanes_[turn - 1]->connected() ? lanes_[turn - 1].get() : &session_;
   s->request(std::move(request), timeout_, std::move(done));
 }
 

@@ -52,13 +52,14 @@ Daemon::Daemon(boost::asio::io_context& io, Config config)
       credentials_(io, charon_, health_, credential_settings(config_)),
       watchdog_timer_(io) {
   if (config_.topology_source == "etcd") {
-    etcd_ = std::make_unique<EtcdSource>(io, etcd_settings(config_), etcd::Layout(config_.etcd_prefix),
+    const etcd::ClientSettings settings = etcd_settings(config_);
+    etcd_ = std::make_unique<EtcdSource>(io, settings, etcd::Layout(config_.etcd_prefix),
                                          [this](const std::string& document, std::function<void(Json)> done) {
                                            topology_.offer(document, std::move(done));
                                          });
     topology_.set_external_source("the topology comes from etcd (" + config_.etcd_endpoints + ", prefix " +
                                   config_.etcd_prefix + "): use ndsipctl publish --etcd");
-    reporter_ = std::make_unique<FleetReporter>(io, etcd_settings(config_), etcd::Layout(config_.etcd_prefix),
+    reporter_ = std::make_unique<FleetReporter>(io, settings, etcd::Layout(config_.etcd_prefix),
                                                 config_.node, config_.poll_interval, [this] { return fleet_status(); });
   }
   wire();
@@ -153,16 +154,19 @@ void Daemon::start() {
 }
 
 Json Daemon::fleet_status() const {
-  // What `ndsipctl fleet-status` shows of this node: small (a tunnel is peer, state, reason).
-  static const std::vector<std::string> severity{"up", "degraded", "connecting", "down", "revoked"};
+  // What `ndsipctl fleet-status` shows of this node: small (a tunnel is peer, state, reason),
+  // with the counts status has, and the worst state among them.
   Json tunnels = Json::array();
-  std::size_t up = 0, worst = 0;
   for (const Json& t : health_.tunnels()) {
-    const std::string state = t.value("state", "down");
-    const auto rank = static_cast<std::size_t>(std::find(severity.begin(), severity.end(), state) - severity.begin());
-    worst = std::max(worst, std::min(rank, severity.size() - 1));
-    up += state == "up";
-    tunnels.push_back({{"peer", t.value("peer", "")}, {"state", state}, {"reason", t.value("reason", "")}});
+    tunnels.push_back({{"peer", t.value("peer", "")}, {"state", t.value("state", "down")}, {"reason", t.value("reason", "")}});
+  }
+  const Json counts = health_.tunnel_counts();
+  std::string worst = counts.value("total", 0) > 0 ? "up" : "none";
+  for (const char* state : {"revoked", "down", "connecting", "degraded"}) {  // the worst first
+    if (counts.value(state, 0) > 0) {
+      worst = state;
+      break;
+    }
   }
   const Json creds = credentials_.summary();
   const Json topo = topology_.status();
@@ -170,12 +174,12 @@ Json Daemon::fleet_status() const {
           {"applied_revision", etcd_ ? etcd_->applied_revision() : 0},
           {"topology_version", topo["version"]},
           {"digest", topo["digest"]},
-          {"refused", etcd_ ? etcd_->status()["refused"] : Json()},
+          {"refused", etcd_ ? etcd_->refused() : Json()},
           {"charon", charon_.up()},
           {"tunnels", tunnels},
-          {"up", up},
-          {"total", tunnels.size()},
-          {"worst", tunnels.empty() ? "none" : severity[worst]},
+          {"up", counts.value("up", 0)},
+          {"total", counts.value("total", 0)},
+          {"worst", worst},
           {"cert_days_left", creds.contains("days_left") ? creds["days_left"] : Json()},
           {"at", std::time(nullptr)}};
 }
@@ -240,10 +244,11 @@ Json Daemon::status() const {
   // is (keys are sorted, "tunnels" comes once, and no other value can be the placeholder's
   // quoted text followed by the object's next member or end).
   std::string text = a.dump(-1, ' ', false, Json::error_handler_t::replace);
-  const std::string marker = std::string("\"tunnels\":\"") + tunnels_placeholder + "\"";
-  const auto at = text.find(marker);
+  const std::string key = "\"tunnels\":";
+  const std::string value = std::string("\"") + tunnels_placeholder + "\"";
+  const auto at = text.find(key + value);
   if (at == std::string::npos) throw std::logic_error("status: no place for the tunnel table");
-  text.replace(at + 10, marker.size() - 10, health_.tunnels_text());
+  text.replace(at + key.size(), value.size(), health_.tunnels_text());
   return control::preserialized_answer(text);
 }
 

@@ -39,6 +39,7 @@ class EtcdSource {
   //  "applied_revision" (the newest accepted), "error", "refused": {"revision", "problems"}}
   Json status() const;
   std::int64_t applied_revision() const { return applied_revision_; }
+  const Json& refused() const { return refused_; }  // null, or {"revision", "problems"}
 
  private:
   void read_all();
