@@ -16,7 +16,8 @@ constexpr const char* state_events[] = {"ike-updown", "child-updown", "ike-rekey
 }  // namespace
 
 HealthMonitor::HealthMonitor(boost::asio::io_context& io, CharonLink& charon, HealthSettings settings)
-    : charon_(charon), settings_(settings), tunnels_(settings.tunnels), poll_timer_(io), soon_timer_(io) {}
+    : charon_(charon), settings_(settings), tunnels_(settings.tunnels), poll_timer_(io), soon_timer_(io),
+      retry_timer_(io) {}
 
 void HealthMonitor::subscribe() {
   for (const char* event : state_events) {
@@ -41,7 +42,8 @@ void HealthMonitor::on_log(const vici::Message& m) {
     const auto id = m.number("ikesa-uniqueid");
     return on_retransmit(ike, id.value_or(0), *n);
   }
-  if (auto failure = health::failure_from_log(msg)) tunnels_.note(ike, *failure);
+  // An attempt that failed is retried after its backoff (initiate_due arms the timer).
+  if (auto failure = health::failure_from_log(msg); failure && tunnels_.note(ike, *failure)) initiate_due();
 }
 
 void HealthMonitor::on_retransmit(const std::string& connection, unsigned long long ike_id, int n) {
@@ -79,6 +81,7 @@ void HealthMonitor::charon_down(const std::string& why) {
   tunnels_.all_down(health::Failure::charon_unreachable, why, health::Clock::now());
   poll_timer_.cancel();
   soon_timer_.cancel();
+  retry_timer_.cancel();
   soon_armed_ = false;
   // The list-sas in flight died with the link; everything is down, which is current.
   polling_ = false;
@@ -88,7 +91,7 @@ void HealthMonitor::charon_down(const std::string& why) {
 }
 
 void HealthMonitor::note(const std::string& connection, health::Failure failure, const std::string& detail) {
-  tunnels_.note(connection, failure, detail);
+  if (tunnels_.note(connection, failure, detail)) initiate_due();
 }
 
 unsigned long long HealthMonitor::ike_id(const std::string& connection) const {
@@ -110,6 +113,15 @@ void HealthMonitor::initiate_due() {
     args.timeout_ms = -1;  // returns at once; the outcome arrives as events and in list-sas
     charon_.send(vici::request::initiate(args), key, [this, key](const vici::Error& e) {
       tunnels_.failed(key, health::Failure::initiate_failed, e.what(), health::Clock::now());
+    });
+  }
+  // A tunnel still in its backoff is retried when that ends, not at the next poll (seconds
+  // later). One due now but held back by max-initiating waits for the events of those in
+  // flight instead: a timer for it would fire at once, again and again.
+  if (const auto at = tunnels_.next_due(now)) {
+    retry_timer_.expires_at(*at);
+    retry_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) initiate_due();
     });
   }
 }

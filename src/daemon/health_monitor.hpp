@@ -95,6 +95,7 @@ class HealthMonitor {
   HealthSettings settings_;
   health::Tunnels tunnels_;
   boost::asio::steady_timer poll_timer_, soon_timer_;
+  boost::asio::steady_timer retry_timer_;  // the next tunnel whose backoff ends before the next poll
   // list-sas requests by number: sent_ is the latest sent, in_flight_ the one awaited (when
   // polling_), wanted_ the least number someone waits for or an event asked for.
   std::uint64_t sent_ = 0, in_flight_ = 0, wanted_ = 0;

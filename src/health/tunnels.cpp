@@ -139,6 +139,16 @@ std::vector<std::string> Tunnels::due(Clock::time_point now, std::size_t limit) 
   return out;
 }
 
+std::optional<Clock::time_point> Tunnels::next_due(Clock::time_point now) const {
+  std::optional<Clock::time_point> first;
+  for (const auto& [k, t] : tunnels_) {
+    if ((t.initiator || t.force_initiate) && t.state == State::down && t.next_attempt > now) {
+      if (!first || t.next_attempt < *first) first = t.next_attempt;
+    }
+  }
+  return first;
+}
+
 void Tunnels::started(const std::string& k, Clock::time_point now) {
   auto it = tunnels_.find(k);
   if (it == tunnels_.end()) return;
@@ -155,17 +165,27 @@ void Tunnels::failed(const std::string& k, Failure failure, const std::string& d
   enter(it->second, State::down, now);
 }
 
-void Tunnels::note(const std::string& connection, Failure failure, const std::string& detail) {
+bool Tunnels::note(const std::string& connection, Failure failure, const std::string& detail, Clock::time_point now) {
   const bool generic_auth = failure == Failure::auth_refused_by_peer || failure == Failure::peer_identity_mismatch ||
                             failure == Failure::peer_untrusted || failure == Failure::peer_signature_invalid;
+  // A CHILD_SA's own failures (selectors, install) may leave the IKE_SA and its other
+  // children coming up: those still wait for list-sas or the connect timeout.
+  const bool attempt_ended = generic_auth || outranks_auth_failure(failure) || failure == Failure::proposal_mismatch ||
+                             failure == Failure::retransmit_timeout;
+  bool ended = false;
   for (auto& [k, t] : tunnels_) {
     if (t.connection != connection) continue;
+    if (attempt_ended && t.state == State::connecting) {
+      enter(t, State::down, now);
+      ended = true;
+    }
     // charon follows "revoked" or "expired" with a generic authentication failure; the
     // first says more.
     if (generic_auth && outranks_auth_failure(t.failure)) continue;
     t.failure = failure;
     t.failure_detail = detail;
   }
+  return ended;
 }
 
 void Tunnels::retry_now(const std::string& peer) {

@@ -76,11 +76,20 @@ class Tunnels {
   // Initiator-side tunnels that are down and whose backoff has passed: the caller initiates
   // them (at most `limit`, counting those already connecting) and calls started().
   std::vector<std::string> due(Clock::time_point now, std::size_t limit) const;
+  // When the next initiator-side tunnel that is down becomes due, if one is still waiting out
+  // its backoff after `now` (nullopt: none waits). The daemon retries then, not at its next
+  // poll: a peer that had no configuration yet (a fleet taking a publish, hosts a loop of
+  // pushes reaches in turn) is tried again within a second.
+  std::optional<Clock::time_point> next_due(Clock::time_point now) const;
   void started(const std::string& key, Clock::time_point now);
   void failed(const std::string& key, Failure failure, const std::string& detail, Clock::time_point now);
   // A failure charon reported for one IKE_SA (by its connection name), or ndsipd found
-  // (revoked, expired): recorded on that connection's tunnels only.
-  void note(const std::string& connection, Failure failure, const std::string& detail = {});
+  // (revoked, expired): recorded on that connection's tunnels only. One that ends an IKE_SA
+  // attempt (no proposal, authentication, certificates, no answer: charon tries once) makes
+  // that connection's connecting tunnels down at once, so they are retried after their
+  // backoff rather than after the connect timeout. Returns whether any was.
+  bool note(const std::string& connection, Failure failure, const std::string& detail = {},
+            Clock::time_point now = Clock::now());
   // Make every tunnel of `peer` due now (ndsipctl reconnect).
   void retry_now(const std::string& peer);
   // Initiate `connection`'s tunnels now and until they are up, from this end (see

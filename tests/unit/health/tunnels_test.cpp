@@ -82,6 +82,35 @@ TEST(Tunnels, InitiationsArePacedAndBackedOff) {
   EXPECT_EQ(t.all().at(due[0]).next_attempt, health::Clock::time_point{});
 }
 
+// A peer that has no configuration yet answers NO_PROPOSAL_CHOSEN (a fleet taking a publish,
+// or a loop of pushes reaching the initiator first): the attempt is over, the tunnel is down at
+// once and due again when its backoff ends, not after the connect timeout.
+TEST(Tunnels, AFailedAttemptIsDownAtOnceAndDueWhenItsBackoffEnds) {
+  health::Tunnels t(health::Settings{30s, 30s});
+  t.set_desired(plan_with(2), &reconcile::is_initiator);
+  const auto now = health::Clock::now();
+  EXPECT_FALSE(t.next_due(now));  // due now: nothing waits out a backoff
+  for (const auto& k : t.due(now, 10)) t.started(k, now);
+  const health::Tunnel& p0 = t.all().at("zb_a_p0/a_p0");
+  const health::Tunnel& p1 = t.all().at("zb_a_p1/a_p1");
+  EXPECT_TRUE(t.note("zb_a_p0", health::Failure::proposal_mismatch, {}, now + 10ms));
+  EXPECT_EQ(p0.state, State::down);
+  EXPECT_EQ(p1.state, State::connecting);  // another connection's attempt goes on
+  ASSERT_TRUE(t.next_due(now + 10ms));
+  EXPECT_EQ(*t.next_due(now + 10ms), p0.next_attempt);
+  EXPECT_LE(p0.next_attempt, now + 1s);  // the first backoff: at most a second
+  EXPECT_TRUE(t.due(now + 10ms, 10).empty());
+  EXPECT_EQ(t.due(p0.next_attempt, 10), std::vector<std::string>{"zb_a_p0/a_p0"});
+  // A CHILD_SA's own failure may leave the IKE_SA coming up: still connecting.
+  EXPECT_FALSE(t.note("zb_a_p1", health::Failure::ts_mismatch, {}, now + 20ms));
+  EXPECT_EQ(p1.state, State::connecting);
+  EXPECT_EQ(p1.failure, health::Failure::ts_mismatch);
+  // An established tunnel is not ended by a failure line (a re-authentication's, say).
+  t.observe({sa("zb_a_p1", "a_p1", 1, 1)}, now + 30ms);
+  EXPECT_FALSE(t.note("zb_a_p1", health::Failure::auth_refused_by_peer, {}, now + 40ms));
+  EXPECT_EQ(p1.state, State::up);
+}
+
 TEST(Tunnels, ResponderSideIsNeverDue) {
   health::Tunnels t;
   policy::NodePlan p = plan_with(1);
