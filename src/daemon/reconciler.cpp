@@ -27,8 +27,8 @@ Json changes(const reconcile::ConnectionDiff& d) {
 
 Reconciler::Reconciler(boost::asio::io_context& io, CharonLink& charon, StateStore& store,
                        std::chrono::milliseconds cross_check)
-    : charon_(charon), store_(store), applied_(store.load_applied()), cross_check_(cross_check),
-      cross_check_timer_(io), save_timer_(io) {}
+    : charon_(charon), store_(store), applied_(store.load_applied()), save_timer_(io), cross_check_(cross_check),
+      cross_check_timer_(io) {}
 
 void Reconciler::in_charon(std::function<void(std::optional<vici::Error>, std::set<std::string>)> then) {
   charon_.request(vici::request::get_conns(), [then = std::move(then)](std::optional<vici::Error> e, vici::Reply r) {
