@@ -1,5 +1,7 @@
 #include "daemon/etcd_source.hpp"
 
+#include <chrono>
+
 #include "daemon/log.hpp"
 #include "topology/state.hpp"
 
@@ -123,8 +125,17 @@ void EtcdSource::offer_current(std::int64_t revision) {
     return;
   }
   auto alive = alive_;
-  offer_(topology::assemble(objects_), [this, alive, revision](Json answer) {
+  const auto t0 = std::chrono::steady_clock::now();
+  offer_(topology::assemble(objects_), [this, alive, revision, t0](Json answer) {
     if (!*alive) return;
+    const Json work = answer.value("work", Json::object());
+    last_revision_ = {
+        {"revision", revision},
+        {"accepted", answer.value("ok", false)},
+        {"this_node_planned", work.value("this_node_planned", false)},
+        {"nodes_planned", work.value("nodes_planned", 0)},
+        {"vici_commands", answer.value("vici_commands", 0)},
+        {"ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()}};
     if (answer.value("ok", false)) {
       applied_revision_ = std::max(applied_revision_, revision);
       if (!refused_.is_null() && refused_.value("revision", std::int64_t{0}) <= revision) refused_ = nullptr;
@@ -142,7 +153,7 @@ EtcdSource::Json EtcdSource::status() const {
   for (const etcd::Endpoint& e : client_.settings().endpoints) endpoints.push_back(e.text());
   return {{"kind", "etcd"},        {"endpoints", endpoints},           {"prefix", layout_.prefix()},
           {"watching", watching_}, {"revision", revision_},            {"applied_revision", applied_revision_},
-          {"error", error_},       {"refused", refused_}};
+          {"error", error_},       {"refused", refused_},              {"last_revision", last_revision_}};
 }
 
 }  // namespace ndsip::daemon

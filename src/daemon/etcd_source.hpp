@@ -36,7 +36,8 @@ class EtcdSource {
 
   void start();
   // {"kind": "etcd", "endpoints", "prefix", "watching", "revision" (the newest mirrored),
-  //  "applied_revision" (the newest accepted), "error", "refused": {"revision", "problems"}}
+  //  "applied_revision" (the newest accepted), "error", "refused": {"revision", "problems"},
+  //  "last_revision": what the newest offered revision did here (null before the first)}
   Json status() const;
   std::int64_t applied_revision() const { return applied_revision_; }
   const Json& refused() const { return refused_; }  // null, or {"revision", "problems"}
@@ -58,6 +59,10 @@ class EtcdSource {
   bool watching_ = false;
   std::string error_;
   Json refused_;  // null, or the newest refused revision and why
+  // {"revision", "accepted", "this_node_planned", "nodes_planned", "vici_commands", "ms"}: what
+  // the newest revision cost this host, so an operator (and the fleet bench) sees that a
+  // publish touching other hosts made this one plan nothing and send charon nothing.
+  Json last_revision_;
   std::shared_ptr<etcd::Client::Watch> watch_;
   common::Backoff backoff_{std::chrono::milliseconds(200), std::chrono::seconds(10)};
   boost::asio::steady_timer retry_;

@@ -51,13 +51,17 @@ void TopologyHolder::plan_checked(Checked& c) {
     if (c.planner_fresh) {
       policy::NodePlan plan = planner_->plan(n);
       for (const policy::PlanProblem& p : plan.problems) c.problems.push_back("plan for " + n + ": " + p.message);
-      if (n == node_) c.plan = std::make_shared<const policy::NodePlan>(std::move(plan));
+      if (n == node_) {
+        c.plan = std::make_shared<const policy::NodePlan>(std::move(plan));
+        c.own_plan = true;
+      }
       continue;
     }
     // Only the connections the change touches are made again (the others had no problem).
     for (const std::string& p : planner_->problems_after_apply(n)) c.problems.push_back("plan for " + n + ": " + p);
     if (n == node_ && planner_->has_node(node_)) {
       c.plan = std::make_shared<const policy::NodePlan>(planner_->replan(*plan_));
+      c.own_plan = true;
     }
   }
   if (!planner_->has_node(node_)) {
@@ -210,7 +214,10 @@ void TopologyHolder::push(const std::string& text, control::Reply reply, const A
     return out;
   };
   Json changes = {{"added", ids(delta.added)}, {"changed", ids(delta.changed)}, {"removed", ids(delta.removed)}};
-  Json work = {{"objects_checked", c.proposal.objects_checked}, {"nodes_planned", c.planned}};
+  // What this push cost here; a host the change does not touch plans nothing of its own.
+  Json work = {{"objects_checked", c.proposal.objects_checked},
+               {"nodes_planned", c.planned},
+               {"this_node_planned", c.own_plan}};
   apply([reply, version, digest = state_.digest(), changes, work, t0, validated, stored](Json result) {
     using ms = std::chrono::duration<double, std::milli>;
     result[key::topology_version] = version;

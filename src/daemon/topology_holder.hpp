@@ -82,6 +82,7 @@ class TopologyHolder {
     bool planner_fresh = false;         // the planner was made for it (nothing was in force)
     bool planner_applied = false;       // the planner took its change
     std::size_t planned = 0;            // nodes planned
+    bool own_plan = false;              // this node's plan was made again (the change touches it)
   };
   Checked check(const std::string& text);
   void plan_checked(Checked& checked);  // check()'s second half: the planner's part
