@@ -49,18 +49,25 @@ bool accepts(int port) {
 EtcdServer::EtcdServer(std::string dir, bool tls) : dir_(std::move(dir)), log_(dir_ + "/etcd.log"), tls_(tls) {
   client_port_ = free_port();
   peer_port_ = free_port();
-  if (tls_) {
-    ca_ = pki::make_ca(dir_, "ndsip test etcd CA");
-    server_ = pki::issue(ca_, "localhost", dir_ + "/server.key.pem", dir_ + "/server.cert.pem");
-    client_ = pki::issue(ca_, "ndsip-client", dir_ + "/client.key.pem", dir_ + "/client.cert.pem");
-  }
+  if (tls_) make_credentials("localhost");
 }
 
-EtcdServer::EtcdServer(std::string dir, std::string netns, std::string address)
-    : dir_(std::move(dir)), log_(dir_ + "/etcd.log"), tls_(false), netns_(std::move(netns)), address_(std::move(address)) {
+EtcdServer::EtcdServer(std::string dir, std::string netns, std::string address, bool tls)
+    : dir_(std::move(dir)), log_(dir_ + "/etcd.log"), tls_(tls), netns_(std::move(netns)), address_(std::move(address)) {
   // A namespace of its own: the standard ports are free there.
   client_port_ = 2379;
   peer_port_ = 2380;
+  // Clients dial the address itself, so the certificate must carry it (an iPAddress SAN:
+  // OpenSSL's host check compares an IP only with those, never with a CN or dNSName).
+  if (tls_) make_credentials(address_);
+}
+
+void EtcdServer::make_credentials(const std::string& server_name) {
+  ca_ = pki::make_ca(dir_, "ndsip test etcd CA");
+  pki::IssueOptions server;
+  server.san = server_name;
+  server_ = pki::issue(ca_, "etcd", dir_ + "/server.key.pem", dir_ + "/server.cert.pem", server);
+  client_ = pki::issue(ca_, "ndsip-client", dir_ + "/client.key.pem", dir_ + "/client.cert.pem");
 }
 
 EtcdServer::~EtcdServer() {
@@ -71,8 +78,8 @@ EtcdServer::~EtcdServer() {
 }
 
 std::string EtcdServer::endpoint() const {
-  if (tls_) return "https://localhost:" + std::to_string(client_port_);
-  return "http://" + address_ + ":" + std::to_string(client_port_);
+  const std::string host = tls_ && netns_.empty() ? "localhost" : address_;
+  return (tls_ ? "https://" : "http://") + host + ":" + std::to_string(client_port_);
 }
 
 void EtcdServer::start() {
@@ -89,6 +96,7 @@ void EtcdServer::start() {
     argv.insert(argv.end(), {"--cert-file", server_.cert, "--key-file", server_.key, "--client-cert-auth",
                              "--trusted-ca-file", ca_.cert});
   }
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   std::streamoff from = 0;  // the log is appended across restarts: only this start's lines
   if (std::ifstream old(log_, std::ios::ate); old) from = old.tellg();
   proc::SpawnOptions o;

@@ -56,7 +56,8 @@ Credential issue(const Credential& ca, const std::string& fqdn, const std::strin
                  const std::string& cert_path, const IssueOptions& o) {
   if (!o.reuse_key) generate_key(key_path);
   std::vector<std::string> args{"--issue", "--in", key_path, "--type", "priv", "--cacert", ca.cert,
-                                "--cakey", ca.key, "--dn", "CN=" + fqdn, "--san", fqdn, "--outform", "pem"};
+                                "--cakey", ca.key, "--dn", "CN=" + fqdn, "--san", o.san.empty() ? fqdn : o.san,
+                                "--outform", "pem"};
   if (!o.digest.empty()) args.insert(args.end(), {"--digest", o.digest});
   if (!o.not_before.empty() || !o.not_after.empty()) args.insert(args.end(), {"--dateform", "%Y-%m-%d %H:%M:%S"});
   if (!o.not_before.empty()) args.insert(args.end(), {"--not-before", o.not_before});

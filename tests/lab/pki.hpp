@@ -1,5 +1,6 @@
 // Certificate generation for the test lab with strongSwan's `pki` tool:
-// ECDSA P-256 keys, a self-signed CA, end-entity certificates with a dNSName SAN.
+// ECDSA P-256 keys, a self-signed CA, end-entity certificates with one subjectAltName
+// (a dNSName, or an iPAddress when it is an IP address: pki encodes what the string is).
 #pragma once
 
 #include <string>
@@ -28,6 +29,8 @@ struct IssueOptions {
   std::string digest;                 // "" (pki's default, SHA-256) or e.g. "sha1"
   std::string not_before, not_after;  // "YYYY-MM-DD HH:MM:SS" (UTC), "" for now / lifetime
   bool reuse_key = false;             // sign the existing key at key_path instead of a new one
+  std::string san;                    // "" : fqdn; an IP address ("192.0.2.10") is an iPAddress SAN,
+                                      // which TLS clients need to reach a server by address
 };
 Credential issue(const Credential& ca, const std::string& fqdn, const std::string& key_path,
                  const std::string& cert_path, const IssueOptions& options);
