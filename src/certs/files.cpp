@@ -1,71 +1,26 @@
 #include "certs/files.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <sstream>
 
 #include "common/read_file.hpp"
+#include "common/secret_file.hpp"
 
 namespace ndsip::certs {
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string octal(mode_t mode) {
-  std::ostringstream o;
-  o << std::oct << (mode & 07777);
-  return o.str();
-}
-
-// The key, from one descriptor: what is checked (type, owner, mode) is what is read.
+// The key, through the one rule for secret files (common/secret_file.hpp): what is checked
+// (type, owner, mode) is what is read.
 std::optional<std::string> read_key(const std::string& path, std::vector<CertProblem>* problems) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) {
-    problems->push_back({path, errno == ELOOP ? "key-permissions" : "unreadable",
-                         errno == ELOOP ? "is a symbolic link; name the key file itself"
-                                        : std::string("cannot be read: ") + std::strerror(errno)});
-    return std::nullopt;
+  common::SecretRead r = common::read_secret_file(path);
+  if (r.problem != common::SecretRead::Problem::none) {
+    const bool permissions = r.problem == common::SecretRead::Problem::permissions;
+    problems->push_back({path, permissions ? "key-permissions" : "unreadable",
+                         (permissions ? "private key " : "") + r.error});
   }
-  struct stat st {};
-  std::optional<std::string> text;
-  if (::fstat(fd, &st) != 0) {
-    problems->push_back({path, "unreadable", std::string("cannot be read: ") + std::strerror(errno)});
-  } else if (!S_ISREG(st.st_mode)) {
-    problems->push_back({path, "unreadable", "is not a regular file"});
-  } else if (st.st_uid != ::geteuid()) {
-    problems->push_back({path, "key-permissions", "private key is owned by uid " + std::to_string(st.st_uid) +
-                                                      ", not by ndsipd's user (uid " +
-                                                      std::to_string(::geteuid()) + "); chown it"});
-  } else if ((st.st_mode & 077) != 0) {
-    problems->push_back({path, "key-permissions", "private key is accessible by group or others (mode " +
-                                                      octal(st.st_mode) + "); chmod 600 it"});
-  } else {
-    std::string all;
-    char buf[8192];
-    for (;;) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        problems->push_back({path, "unreadable", std::string("cannot be read: ") + std::strerror(errno)});
-        break;
-      }
-      if (n == 0) {
-        text = std::move(all);
-        break;
-      }
-      all.append(buf, static_cast<std::size_t>(n));
-    }
-    // The buffer held key material: do not leave it on the stack.
-    ::explicit_bzero(buf, sizeof buf);
-  }
-  ::close(fd);
-  return text;
+  return std::move(r.text);
 }
 
 std::optional<std::string> read_one(const std::string& path, std::vector<CertProblem>* problems) {

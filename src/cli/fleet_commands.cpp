@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ctime>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -18,6 +19,7 @@
 #include "cli/options.hpp"
 #include "common/read_file.hpp"
 #include "etcd/client.hpp"
+#include "etcd/credentials.hpp"
 #include "etcd/publication.hpp"
 #include "topology/state.hpp"
 
@@ -27,21 +29,46 @@ namespace po = boost::program_options;
 
 namespace {
 
+// Where ndsipctl takes the etcd password from when --etcd-password-file is not given: an
+// environment variable, because a password on the command line is visible to every user of
+// the host (/proc/PID/cmdline).
+constexpr const char* password_variable = "NDSIP_ETCD_PASSWORD";
+
 void add_etcd_options(po::options_description& opts) {
   opts.add_options()("etcd", po::value<std::string>(), "etcd endpoints: http(s)://HOST:PORT[,...] (required)")(
       "etcd-prefix", po::value<std::string>()->default_value("/ndsip/v1/"), "the fleet's key prefix")(
       "etcd-cacert", po::value<std::string>()->default_value(""), "CA bundle that signed etcd's certificate")(
       "etcd-cert", po::value<std::string>()->default_value(""), "client certificate (PEM)")(
       "etcd-key", po::value<std::string>()->default_value(""), "client key (PEM)")(
+      "etcd-user", po::value<std::string>()->default_value(""),
+      "etcd user (etcd with authentication enabled); its password comes from --etcd-password-file "
+      "or the environment variable NDSIP_ETCD_PASSWORD, never from the command line")(
+      "etcd-password-file", po::value<std::string>()->default_value(""),
+      "file holding the etcd user's password on one line (owner-only: mode 0600 or stricter)")(
       "etcd-timeout", po::value<int>()->default_value(5), "seconds per etcd request");
 }
 
+// Throws std::invalid_argument (a usage error) for a bad endpoint, a password file that is
+// unreadable or not private, or a user without a password.
 etcd::ClientSettings etcd_settings(const po::variables_map& vm) {
   etcd::ClientSettings s;
   s.endpoints = etcd::parse_endpoints(vm["etcd"].as<std::string>());
   s.ca_file = vm["etcd-cacert"].as<std::string>();
   s.cert_file = vm["etcd-cert"].as<std::string>();
   s.key_file = vm["etcd-key"].as<std::string>();
+  s.user = vm["etcd-user"].as<std::string>();
+  const std::string password_file = vm["etcd-password-file"].as<std::string>();
+  if (!password_file.empty()) {
+    if (s.user.empty()) throw std::invalid_argument("--etcd-password-file needs --etcd-user");
+    s.password = etcd::read_password_file(password_file);
+  } else if (const char* env = std::getenv(password_variable); env && !s.user.empty()) {
+    s.password = env;  // without --etcd-user a stray variable is ignored: no user, no auth
+  }
+  if (!s.user.empty() && s.password.empty()) {
+    throw std::invalid_argument("--etcd-user " + s.user + " needs a password: --etcd-password-file FILE or " +
+                                password_variable);
+  }
+  etcd::check_credentials(s.user, s.password);
   s.timeout = std::chrono::seconds(std::max(1, vm["etcd-timeout"].as<int>()));
   return s;
 }
@@ -76,6 +103,20 @@ void print_change(const etcd::Publication& p, std::ostream& out) {
   }
 }
 
+// A publish is one transaction, never cut in parts (nothing half written), so etcd's limits
+// on one (defaults: 128 operations, 1.5 MiB) bound the first publish of a large topology. When
+// etcd refuses it for that, say what to raise and to how much.
+std::string etcd_limits_hint(const etcd::Error& e, std::size_t ops, std::size_t bytes) {
+  const std::string what = e.what();
+  if (what.find("too many operations in txn") == std::string::npos &&
+      what.find("larger than max") == std::string::npos && what.find("request is too large") == std::string::npos) {
+    return "";
+  }
+  return " (a publish is one transaction: start etcd with --max-txn-ops " + std::to_string(ops) +
+         " or more and --max-request-bytes " + std::to_string(bytes) +
+         " or more for this one; see docs/fleet.md)";
+}
+
 // Commits `wanted` over `held` as one guarded transaction; prints the outcome.
 int commit(etcd::BlockingClient& c, const etcd::Layout& layout, const etcd::Objects& wanted, const etcd::Held& held,
            etcd::PublishRecord record, const std::string& what, std::ostream& out, std::ostream& err) {
@@ -87,7 +128,13 @@ int commit(etcd::BlockingClient& c, const etcd::Layout& layout, const etcd::Obje
     return exit_ok;
   }
   record.previous = held.publish ? held.publish->mod_revision : 0;
-  const etcd::TxnResult r = etcd::parse_txn(c.post("/v3/kv/txn", etcd::publish_txn(p, held, record, layout)));
+  const std::string txn = etcd::publish_txn(p, held, record, layout);
+  etcd::TxnResult r;
+  try {
+    r = etcd::parse_txn(c.post("/v3/kv/txn", txn));
+  } catch (const etcd::Error& e) {
+    throw etcd::Error(e.kind(), e.what() + etcd_limits_hint(e, p.ops.size() + 1, txn.size()), e.code());
+  }
   if (!r.succeeded) {
     err << "ndsipctl " << what << ": another publish was committed after this one read etcd (at revision "
         << held.revision << "); nothing was written. Run ndsipctl " << what << " again.\n";
@@ -122,7 +169,8 @@ int publish_command(const Args& args, std::ostream& out, std::ostream& err) {
       "Validates TOPOLOGY in full (every problem, exit 1, nothing written) and writes what differs\n"
       "from what etcd holds, object by object, in one transaction that commits only if no other\n"
       "publish came in between (exit 75 then: run it again). Every ndsipd watching the prefix\n"
-      "applies it. Exit 2 when etcd cannot be reached.\n\nOptions");
+      "applies it. Exit 2 when etcd cannot be reached or refuses the request (a TLS or\n"
+      "authentication failure, named).\n\nOptions");
   add_data_dir_options(opts);
   add_etcd_options(opts);
   opts.add_options()("dry-run", "print what would change, write nothing");
@@ -212,7 +260,8 @@ int fleet_status_command(const Args& args, std::ostream& out, std::ostream& err)
       "of total, the worst tunnel state, its certificate's days left. A node with no live status\n"
       "(its ndsipd stopped, or cut off from etcd, for longer than its lease) is unreachable.\n"
       "Exit 0 when every node applied the last publish and has every tunnel up, 1 otherwise,\n"
-      "2 when etcd cannot be reached.\n\nOptions");
+      "2 when etcd cannot be reached or refuses the request (a TLS or authentication failure, named).\n\n"
+      "Options");
   add_etcd_options(opts);
   opts.add_options()("json", "print the fleet as JSON")("help,h", "show this help");
   po::variables_map vm;

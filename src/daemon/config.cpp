@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "etcd/client.hpp"
+#include "etcd/credentials.hpp"
 #include "etcd/layout.hpp"
 
 namespace ndsip::daemon {
@@ -70,6 +71,9 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
       ("etcd-cacert", po::value(&c.etcd_cacert), "etcd: CA bundle that signed etcd's certificate")
       ("etcd-cert", po::value(&c.etcd_cert), "etcd: client certificate (PEM)")
       ("etcd-key", po::value(&c.etcd_key), "etcd: client key (PEM)")
+      ("etcd-user", po::value(&c.etcd_user), "etcd: user, when etcd has authentication enabled")
+      ("etcd-password-file", po::value(&c.etcd_password_file),
+       "etcd: file holding that user's password on one line (owner-only: mode 0600 or stricter)")
       ("vici-sessions", po::value(&vici_sessions)->default_value(vici_sessions),
        "VICI connections a large apply spreads its load-conns over (charon works on each in parallel)")
       ("max-initiating", po::value(&max_initiating)->default_value(max_initiating),
@@ -139,6 +143,18 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
     } catch (const std::invalid_argument& e) {
       errors += std::string("ndsipd: ") + e.what() + (c.etcd_endpoints.empty() ? " (--etcd-endpoints is required)" : "") + "\n";
     }
+    // The password is read here, once: a file others can read (or that is missing) is a
+    // config error at start and in --check-config, not a retry loop against etcd later.
+    try {
+      if (c.etcd_user.empty() != c.etcd_password_file.empty()) {
+        throw std::invalid_argument(c.etcd_user.empty() ? "--etcd-password-file needs --etcd-user"
+                                                        : "--etcd-user needs --etcd-password-file");
+      }
+      if (!c.etcd_password_file.empty()) c.etcd_password = etcd::read_password_file(c.etcd_password_file);
+      etcd::check_credentials(c.etcd_user, c.etcd_password);
+    } catch (const std::invalid_argument& e) {
+      errors += std::string("ndsipd: ") + e.what() + "\n";
+    }
   }
   if (c.critical_days < 0 || c.warn_days < c.critical_days) {
     errors += "ndsipd: need 0 <= --critical-days <= --warn-days\n";
@@ -151,6 +167,17 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
   c.check_only = vm.count("check-config") > 0;
   out.config = c;
   return out;
+}
+
+etcd::ClientSettings etcd_client_settings(const Config& c) {
+  etcd::ClientSettings s;
+  s.endpoints = etcd::parse_endpoints(c.etcd_endpoints);
+  s.ca_file = c.etcd_cacert;
+  s.cert_file = c.etcd_cert;
+  s.key_file = c.etcd_key;
+  s.user = c.etcd_user;
+  s.password = c.etcd_password;
+  return s;
 }
 
 }  // namespace ndsip::daemon

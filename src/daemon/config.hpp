@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "certs/checks.hpp"
+#include "etcd/client.hpp"
 
 namespace ndsip::daemon {
 
@@ -33,6 +34,9 @@ struct Config {
   // etcd_endpoints, watched under etcd_prefix; pushes are then refused).
   std::string topology_source = "push";
   std::string etcd_endpoints, etcd_prefix = "/ndsip/v1/", etcd_cacert, etcd_cert, etcd_key;
+  // etcd's auth: the user, and its password read at start from etcd_password_file (owner-only;
+  // the password itself is never a setting, so it is on no command line). Never log it.
+  std::string etcd_user, etcd_password_file, etcd_password;
   bool check_only = false;                               // --check-config: validate and exit
   std::string config_file;                               // where the settings came from, if any
 
@@ -46,5 +50,9 @@ struct ParseOutcome {
 };
 
 ParseOutcome parse_config(const std::vector<std::string>& args);
+
+// What the etcd client of ndsipd's etcd parts (the source and the fleet reporter) is given:
+// endpoints, TLS files, user and password.
+etcd::ClientSettings etcd_client_settings(const Config& c);
 
 }  // namespace ndsip::daemon

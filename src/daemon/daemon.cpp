@@ -22,15 +22,6 @@ policy::PolicySet policies_or_throw(const Config& c) {
   return std::move(pol.set);
 }
 
-etcd::ClientSettings etcd_settings(const Config& c) {
-  etcd::ClientSettings s;
-  s.endpoints = etcd::parse_endpoints(c.etcd_endpoints);
-  s.ca_file = c.etcd_cacert;
-  s.cert_file = c.etcd_cert;
-  s.key_file = c.etcd_key;
-  return s;
-}
-
 HealthSettings health_settings(const Config& c) {
   return {health::Settings{c.connect_timeout, c.black_hole_after}, c.poll_interval, c.max_initiating};
 }
@@ -52,7 +43,7 @@ Daemon::Daemon(boost::asio::io_context& io, Config config)
       credentials_(io, charon_, health_, credential_settings(config_)),
       watchdog_timer_(io) {
   if (config_.topology_source == "etcd") {
-    const etcd::ClientSettings settings = etcd_settings(config_);
+    const etcd::ClientSettings settings = etcd_client_settings(config_);
     etcd_ = std::make_unique<EtcdSource>(io, settings, etcd::Layout(config_.etcd_prefix),
                                          [this](const std::string& document, std::function<void(Json)> done) {
                                            topology_.offer(document, std::move(done));

@@ -4,6 +4,11 @@
 // JSON message per line, delivered as each line completes. Every call has a timeout (a watch:
 // until its answer starts); answers are bounded in size. What the bytes mean is the codec's job
 // (codec.hpp); this file moves them.
+//
+// With a user and password (etcd's --auth) the client authenticates once and every request,
+// watches included, carries the token in its Authorization header; when etcd says the token
+// is no longer valid (it expired, or auth was re-enabled), the client authenticates again and
+// sends the request once more. Neither the password nor the token is ever part of an error.
 #pragma once
 
 #include <chrono>
@@ -35,21 +40,26 @@ struct ClientSettings {
   // TLS (for https endpoints): the CA bundle that signed etcd's certificate, and ndsip's
   // client certificate and key (etcd's --client-cert-auth). Empty ca_file: the system's.
   std::string ca_file, cert_file, key_file;
+  // etcd's user and password (etcd's auth); empty user: none (etcd without auth). Both or
+  // neither (etcd/credentials.hpp); the password is a secret: never log it.
+  std::string user, password;
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};
   std::size_t max_answer_bytes = 64u << 20;  // one unary answer, or one watch message
 };
 
 class Client {
  public:
-  // Throws Error(transport) when the TLS files cannot be used.
+  // Throws Error(transport) when the TLS files cannot be used, std::invalid_argument for a
+  // user without a password (or the reverse).
   Client(boost::asio::io_context& io, ClientSettings settings);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
   // POSTs `body` to `path` ("/v3/kv/range"). `done` gets the answer's body (HTTP 200), or an
-  // Error: refused (etcd's error answer), transport (no endpoint answered in time: each one's
-  // failure is named). Called exactly once, from the loop, never from inside this call.
+  // Error: refused (etcd's error answer, and a failed authentication: "authenticating to etcd
+  // as USER: ..."), transport (no endpoint answered in time: each one's failure is named).
+  // Called exactly once, from the loop, never from inside this call.
   using Answer = std::function<void(std::optional<Error> error, std::string body)>;
   void post(const std::string& path, std::string body, Answer done);
 
@@ -66,14 +76,14 @@ class Client {
   using OnEnd = std::function<void(const Error& why)>;
   std::shared_ptr<Watch> watch(std::string body, OnMessage on_message, OnEnd on_end);
 
-  const ClientSettings& settings() const { return settings_; }
+  const ClientSettings& settings() const;
+
+  // What calls in flight share (the loop, the settings, TLS, the token): theirs as long as
+  // any runs, so destroying the Client under a call is safe.
+  struct Shared;
 
  private:
-  struct Tls;
-  boost::asio::io_context& io_;
-  ClientSettings settings_;
-  std::unique_ptr<Tls> tls_;
-  std::size_t next_watch_endpoint_ = 0;
+  std::shared_ptr<Shared> shared_;
 };
 
 // For ndsipctl and tests: the same calls, blocking, on an io_context of its own. Throws Error.

@@ -1,5 +1,6 @@
 #include "etcd/codec.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -191,6 +192,10 @@ std::string watch_create_request(std::string_view key, std::string_view range_en
   return json{{"create_request", c}}.dump();
 }
 
+std::string authenticate_request(std::string_view user, std::string_view password) {
+  return json{{"name", user}, {"password", password}}.dump();
+}
+
 std::optional<Error> error_in(std::string_view body) {
   try {
     throw_if_error(parse_object(body));
@@ -254,6 +259,33 @@ WatchResult parse_watch(std::string_view message) {
     r.events.push_back(std::move(ev));
   }
   return r;
+}
+
+std::string parse_authenticate(std::string_view body) {
+  const json doc = answer_object(body);
+  std::string token = string_field(doc, "token");
+  if (token.empty()) malformed("no token in the authenticate answer");
+  // It goes into every request's Authorization header: printable ASCII only (etcd's simple
+  // tokens and JWTs are), so an answer cannot smuggle a line break into our requests.
+  if (token.size() > 16384 ||
+      std::any_of(token.begin(), token.end(), [](char ch) { return ch < 0x21 || ch > 0x7e; })) {
+    malformed("the token is not a printable ASCII string of at most 16384 bytes");
+  }
+  return token;
+}
+
+namespace {
+constexpr int grpc_unauthenticated = 16;
+constexpr std::string_view invalid_token = "invalid auth token";
+}  // namespace
+
+bool token_rejected(const Error& e) {
+  return e.kind() == Error::Kind::refused &&
+         (e.code() == grpc_unauthenticated || std::string_view(e.what()).find(invalid_token) != std::string_view::npos);
+}
+
+bool token_rejected(const WatchResult& w) {
+  return w.canceled && w.cancel_reason.find(invalid_token) != std::string::npos;
 }
 
 }  // namespace ndsip::etcd

@@ -1,5 +1,5 @@
 // etcd's v3 API as its JSON gateway speaks it (etcd 3.4: POST /v3/kv/range, /v3/kv/txn,
-// /v3/lease/grant, /v3/lease/keepalive, /v3/watch): the request bodies ndsip sends and the
+// /v3/lease/grant, /v3/lease/keepalive, /v3/watch, /v3/auth/authenticate): the request bodies ndsip sends and the
 // answers it reads, typed. The gateway writes protobuf's JSON mapping: bytes as base64, 64-bit
 // integers as strings, and fields with their zero value left out (no "kvs" for an empty range,
 // no "succeeded" for a failed transaction, no "type" for a PUT event).
@@ -77,6 +77,10 @@ std::string lease_revoke_request(std::int64_t id);
 // (so a quiet watch still learns the store's revision).
 std::string watch_create_request(std::string_view key, std::string_view range_end, std::int64_t start_revision);
 
+// Authentication (etcd's --auth, user and password): the token that every later request
+// carries in its Authorization header. The body holds the password: never log it.
+std::string authenticate_request(std::string_view user, std::string_view password);
+
 // --- answers ---
 
 // etcd's error answer in `body` ({"error": ...}), if it is one; nullopt for anything else.
@@ -117,5 +121,15 @@ struct WatchResult {
 };
 // One message of the watch stream ({"result": {...}}, or {"error": {...}}).
 WatchResult parse_watch(std::string_view message);
+
+// The token of an authenticate answer (non-empty, else malformed).
+std::string parse_authenticate(std::string_view body);
+
+// etcd no longer takes the token a request carried (it expired, or etcd forgot it when auth
+// was disabled and enabled again): authenticating again may help. A unary call answers
+// gRPC code 16 UNAUTHENTICATED ("etcdserver: invalid auth token"); a watch is created and
+// cancelled at once with that in its cancel_reason.
+bool token_rejected(const Error& e);
+bool token_rejected(const WatchResult& w);
 
 }  // namespace ndsip::etcd

@@ -3,7 +3,7 @@
 // passes; an object written around ndsipctl (etcdctl) that breaks the topology is refused
 // with its problems in status and the tunnels stay; a local push is refused; etcd killed
 // and started again in the middle of the watch: ndsipd keeps its tunnels, reconnects and
-// applies the next publish.
+// applies the next publish; and the same over TLS with client certificates.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -144,6 +144,124 @@ TEST_F(FleetNdsipd, OnePublishEveryHostConvergesAndBadRevisionsAreRefused) {
   EXPECT_EQ(log.find("etcd: read"), log.rfind("etcd: read")) << log;  // read in full once
 }
 
+// etcd with TLS and --client-cert-auth in a namespace of its own, reached by its address: its
+// certificate carries that address as an iPAddress SAN, which our client checks
+// (X509_check_ip_asc). ndsipd on both hosts and ndsipctl present client certificates; both
+// hosts converge from one publish; a client without a certificate is refused (exit 2) and told
+// why.
+TEST_F(FleetNdsipd, TlsWithClientCertificates) {
+  lab::Host& store = lab_->add_host("etcd");
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  lab_->make_pki();
+  lab::EtcdServer etcd(lab_->workdir() + "/etcd-data", store.netns, store.outer_addr, true);
+  etcd.start();
+  ASSERT_EQ(etcd.endpoint(), "https://" + store.outer_addr + ":2379");
+  // The client key is made owner-only (0600, root's), as ndsipd demands of private keys.
+  const std::vector<std::string> tls{"--etcd-cacert", etcd.ca().cert, "--etcd-cert", etcd.client().cert,
+                                     "--etcd-key", etcd.client().key};
+  std::vector<std::string> source{"--topology-source", "etcd", "--etcd-endpoints", etcd.endpoint()};
+  source.insert(source.end(), tls.begin(), tls.end());
+  start(gms, source);
+  start(val1, source);
+
+  const std::string file = topology(false).write(lab_->workdir() + "/topology.json");
+  std::vector<std::string> publish{NDSIP_CTL, "publish", file, "--etcd", etcd.endpoint(), "--policies",
+                                   test_policies(), "--templates", NDSIP_SOURCE_DIR "/templates"};
+  publish.insert(publish.end(), tls.begin(), tls.end());
+  std::string out;
+  ASSERT_EQ(lab_->run(store, publish, &out), 0) << out;
+  ASSERT_TRUE(all_up(gms, 30s)) << why(gms);
+  ASSERT_TRUE(all_up(val1, 30s)) << why(val1);
+  EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 3));
+
+  std::vector<std::string> fleet_status{NDSIP_CTL, "fleet-status", "--etcd", etcd.endpoint(), "--etcd-cacert",
+                                        etcd.ca().cert};
+  std::vector<std::string> with_cert = fleet_status;
+  with_cert.insert(with_cert.end(), tls.begin() + 2, tls.end());
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (lab_->run(gms, with_cert, &out) != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(300ms);
+  }
+  EXPECT_EQ(lab_->run(gms, with_cert, &out), 0) << out;
+  EXPECT_NE(out.find("1/1"), std::string::npos) << out;
+  // Without a client certificate etcd refuses the handshake: exit 2, naming the endpoint and
+  // the missing certificate.
+  EXPECT_EQ(lab_->run(gms, fleet_status, &out), 2) << out;
+  EXPECT_NE(out.find(etcd.endpoint()), std::string::npos) << out;
+  EXPECT_NE(out.find("no client certificate"), std::string::npos) << out;
+}
+
+// etcd with authentication enabled (a user whose role may read and write the fleet's prefix):
+// ndsipd with the user and a password file converges; one with a wrong password keeps running,
+// says why in status, never logs the password, and converges once restarted with the right one.
+TEST_F(FleetNdsipd, UserAndPassword) {
+  lab::Host& store = lab_->add_host("etcd");
+  lab::Host& gms = add("gms");
+  lab::Host& val1 = add("val1");
+  lab_->make_pki();
+  std::filesystem::create_directories(lab_->workdir() + "/etcd-data");
+  lab::EtcdServer etcd(lab_->workdir() + "/etcd-data", store.netns, store.outer_addr);
+  etcd.start();
+  auto etcdctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"etcdctl", "--endpoints", etcd.endpoint()});
+    std::string out;
+    EXPECT_EQ(lab_->run(store, args, &out), 0) << out;
+  };
+  etcdctl({"user", "add", "root:root-pw-1"});
+  etcdctl({"role", "add", "fleet"});
+  etcdctl({"role", "grant-permission", "fleet", "--prefix=true", "readwrite", "/ndsip/v1/"});
+  etcdctl({"user", "add", "fleet:right-pw-7"});
+  etcdctl({"user", "grant-role", "fleet", "fleet"});
+  etcdctl({"auth", "enable"});
+  auto password_file = [&](const std::string& name, const std::string& password) {
+    const std::string path = lab_->workdir() + "/" + name;
+    std::ofstream(path) << password << "\n";
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    return path;
+  };
+  const std::string right = password_file("right.pw", "right-pw-7");
+  const std::string wrong = password_file("wrong.pw", "wrong-pw-9");
+  auto source = [&](const std::string& file) {
+    return std::vector<std::string>{"--topology-source", "etcd",   "--etcd-endpoints",     etcd.endpoint(),
+                                    "--etcd-user",       "fleet", "--etcd-password-file", file};
+  };
+  start(gms, source(right));
+  start(val1, source(wrong));
+  const std::string file = topology(false).write(lab_->workdir() + "/topology.json");
+  std::string out;
+  ASSERT_EQ(lab_->run(store,
+                      {NDSIP_CTL, "publish", file, "--etcd", etcd.endpoint(), "--etcd-user", "fleet",
+                       "--etcd-password-file", right, "--policies", test_policies(), "--templates",
+                       NDSIP_SOURCE_DIR "/templates"},
+                      &out),
+            0)
+      << out;
+  // gms takes the publish; val1 cannot read etcd and says so, running on.
+  json s;
+  ASSERT_TRUE(wait_status(gms, [](const json& j) { return j["source"]["applied_revision"].get<long long>() > 0; }, &s))
+      << s["source"].dump(2);
+  ASSERT_TRUE(wait_status(val1,
+                          [](const json& j) {
+                            return j["source"]["error"].get<std::string>().find("authenticating to etcd as fleet") !=
+                                   std::string::npos;
+                          },
+                          &s))
+      << s["source"].dump(2);
+  EXPECT_EQ(s["topology"]["version"], 0) << s.dump(2);
+  for (const lab::Host* h : {&gms, &val1}) {
+    const std::string log = lab_->ndsipd_log_tail(*h, 400);
+    EXPECT_EQ(log.find("right-pw-7"), std::string::npos) << log;
+    EXPECT_EQ(log.find("wrong-pw-9"), std::string::npos) << log;
+  }
+  // Restarted with the right password: it reads the publish, both ends come up.
+  lab_->stop_ndsipd(val1);
+  start(val1, source(right));
+  ASSERT_TRUE(all_up(val1, 30s)) << why(val1);
+  ASSERT_TRUE(all_up(gms, 30s)) << why(gms);
+  EXPECT_TRUE(lab_->ping(val1, gms.inner_addr, 3));
+}
+
 // Two harder recoveries. (1) ndsipd restarted while etcd is down starts from its local last
 // good topology, with its tunnels, and catches up with a publish made once etcd is back.
 // (2) A compaction past the revision a daemon had: its ndsipd is frozen (SIGSTOP) while etcd
@@ -187,6 +305,18 @@ TEST_F(FleetNdsipd, RestartWhileEtcdIsDownAndACompactionPastTheDaemonsRevision) 
   etcd.start();
   publish_with_comment("second");
   ASSERT_TRUE(wait_status(gms, [&](const json& j) { return j["topology"]["version"] == v1 + 1; }, &s)) << s.dump(2);
+  // A publish that changes only the comment touches no host: val1 accepts the revision without
+  // making its plan again and sends charon nothing.
+  ASSERT_TRUE(wait_status(val1,
+                          [&](const json& j) {
+                            return j["source"]["last_revision"].is_object() &&
+                                   j["source"]["last_revision"]["revision"] == s["source"]["applied_revision"];
+                          },
+                          &s))
+      << s["source"].dump(2);
+  EXPECT_EQ(s["source"]["last_revision"]["accepted"], true) << s["source"].dump(2);
+  EXPECT_EQ(s["source"]["last_revision"]["this_node_planned"], false) << s["source"].dump(2);
+  EXPECT_EQ(s["source"]["last_revision"]["vici_commands"], 0) << s["source"].dump(2);
 
   // (2) val1's ndsipd frozen across an etcd restart, a publish and a compaction.
   ASSERT_TRUE(wait_status(val1, [&](const json& j) { return j["source"]["watching"] == true; }, &s)) << s.dump(2);

@@ -166,3 +166,27 @@ TEST_F(FleetPublish, EtcdDownIsExitTwoWithTheReason) {
   EXPECT_NE(out.find("nothing was published"), std::string::npos) << out;
   EXPECT_EQ(ctl({"publish", v1, "--etcd", "ftp://x:1"}, &out), 64) << out;
 }
+
+// A topology whose first publish is more operations than etcd takes in one transaction
+// (default --max-txn-ops 128): refused whole, nothing written, and the message says which
+// etcd flags to raise and to what.
+TEST_F(FleetPublish, ATransactionOverEtcdsLimitsIsRefusedWholeWithWhatToRaise) {
+  json doc = demo();
+  for (int i = 0; i < 130; ++i) {
+    const std::string name = "val-extra-" + std::to_string(i);
+    json node = doc["nodes"][1];  // a VAL server of the demo, copied with its own address
+    node["name"] = name;
+    node["identity"] = name + ".example";
+    node["addresses"] = json::array({"198.18.1." + std::to_string(i + 1)});
+    node["protects"] = json::array({"198.19.1." + std::to_string(i + 1) + "/32"});
+    doc["nodes"].push_back(node);
+  }
+  const std::int64_t before = all().header.revision;
+  std::string out;
+  EXPECT_EQ(publish(write("big.json", doc), &out), 2) << out;
+  EXPECT_NE(out.find("too many operations"), std::string::npos) << out;
+  EXPECT_NE(out.find("--max-txn-ops"), std::string::npos) << out;
+  EXPECT_NE(out.find("nothing was published"), std::string::npos) << out;
+  EXPECT_EQ(all().header.revision, before);
+  EXPECT_TRUE(all().kvs.empty());
+}

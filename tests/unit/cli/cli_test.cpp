@@ -223,3 +223,49 @@ TEST(DaemonCommands, PushOfADirectorySaysSo) {
   EXPECT_EQ(r.code, exit_invalid);
   EXPECT_NE(r.err.find("cannot read /etc: Is a directory"), std::string::npos) << r.err;
 }
+
+// The fleet commands' etcd user and password: the password never on the command line
+// (--etcd-password-file, owner-only, or NDSIP_ETCD_PASSWORD), checked before etcd is
+// contacted; errors never show it.
+TEST(FleetCommands, EtcdUserAndPassword) {
+  ::unsetenv("NDSIP_ETCD_PASSWORD");
+  const std::string etcd = "--etcd=http://127.0.0.1:1";  // nothing listens there
+  const Outcome help = run_daemon(fleet_status_command, {"--help"});
+  EXPECT_NE(help.out.find("--etcd-password-file"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("NDSIP_ETCD_PASSWORD"), std::string::npos) << help.out;
+
+  const Outcome no_password = run_daemon(fleet_status_command, {etcd, "--etcd-user=fleet"});
+  EXPECT_EQ(no_password.code, exit_usage);
+  EXPECT_NE(no_password.err.find("--etcd-user fleet needs a password: --etcd-password-file FILE or NDSIP_ETCD_PASSWORD"),
+            std::string::npos)
+      << no_password.err;
+
+  const fs::path pw = fs::temp_directory_path() / ("ndsip-cli-etcd-pw-" + std::to_string(::getpid()));
+  fs::remove(pw);
+  std::ofstream(pw) << "s3cret-pw\n";
+  fs::permissions(pw, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read,
+                  fs::perm_options::replace);
+  const Outcome readable =
+      run_daemon(fleet_status_command, {etcd, "--etcd-user=fleet", "--etcd-password-file=" + pw.string()});
+  EXPECT_EQ(readable.code, exit_usage);
+  EXPECT_NE(readable.err.find("accessible by group or others (mode 444); chmod 600 it"), std::string::npos)
+      << readable.err;
+  const Outcome no_user = run_daemon(fleet_status_command, {etcd, "--etcd-password-file=" + pw.string()});
+  EXPECT_EQ(no_user.code, exit_usage);
+  EXPECT_NE(no_user.err.find("--etcd-password-file needs --etcd-user"), std::string::npos) << no_user.err;
+
+  // A good file, or the variable: the credentials are taken and etcd is tried (exit 2: nothing
+  // listens), the error naming the user, never the password.
+  fs::permissions(pw, fs::perms::owner_read, fs::perm_options::replace);
+  const Outcome from_file =
+      run_daemon(fleet_status_command, {etcd, "--etcd-user=fleet", "--etcd-password-file=" + pw.string()});
+  EXPECT_EQ(from_file.code, exit_unreachable) << from_file.err;
+  EXPECT_NE(from_file.err.find("authenticating to etcd as fleet"), std::string::npos) << from_file.err;
+  EXPECT_EQ(from_file.err.find("s3cret"), std::string::npos) << from_file.err;
+  fs::remove(pw);
+  ::setenv("NDSIP_ETCD_PASSWORD", "s3cret-env", 1);
+  const Outcome from_env = run_daemon(fleet_status_command, {etcd, "--etcd-user=fleet"});
+  ::unsetenv("NDSIP_ETCD_PASSWORD");
+  EXPECT_EQ(from_env.code, exit_unreachable) << from_env.err;
+  EXPECT_EQ(from_env.err.find("s3cret"), std::string::npos) << from_env.err;
+}

@@ -70,3 +70,49 @@ TEST(Config, BadInputIsAClearUsageError) {
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.output.find("--control-socket"), std::string::npos);
 }
+
+// etcd's auth: etcd-user with etcd-password-file (owner-only), read once at start; a bad
+// file is a config error (exit 2) naming the file and the fix, never the password.
+TEST(Config, EtcdUserAndPasswordFile) {
+  namespace fs = std::filesystem;
+  const fs::path pw = fs::temp_directory_path() / ("ndsipd-etcd-pw-" + std::to_string(::getpid()));
+  fs::remove(pw);
+  std::ofstream(pw) << "s3cret-pw\n";
+  fs::permissions(pw, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  const std::vector<std::string> etcd{"--node", "a", "--topology-source", "etcd", "--etcd-endpoints", "http://10.0.0.1:2379"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = etcd;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return parse_config(args);
+  };
+  const auto good = with({"--etcd-user", "fleet", "--etcd-password-file", pw.string()});
+  ASSERT_TRUE(good.config) << good.output;
+  EXPECT_EQ(good.config->etcd_password, "s3cret-pw");
+  const ndsip::etcd::ClientSettings s = etcd_client_settings(*good.config);
+  EXPECT_EQ(s.user, "fleet");
+  EXPECT_EQ(s.password, "s3cret-pw");
+  EXPECT_EQ(s.endpoints.at(0).host, "10.0.0.1");
+
+  fs::permissions(pw, fs::perms::group_read, fs::perm_options::add);
+  const auto readable = with({"--etcd-user", "fleet", "--etcd-password-file", pw.string()});
+  EXPECT_EQ(readable.exit_code, 2);
+  EXPECT_NE(readable.output.find("etcd password file " + pw.string() + " is accessible by group or others (mode 640)"),
+            std::string::npos)
+      << readable.output;
+  EXPECT_EQ(readable.output.find("s3cret"), std::string::npos) << readable.output;
+  fs::remove(pw);
+
+  const auto no_file = with({"--etcd-user", "fleet"});
+  EXPECT_EQ(no_file.exit_code, 2);
+  EXPECT_NE(no_file.output.find("--etcd-user needs --etcd-password-file"), std::string::npos) << no_file.output;
+  const auto no_user = with({"--etcd-password-file", pw.string()});
+  EXPECT_NE(no_user.output.find("--etcd-password-file needs --etcd-user"), std::string::npos) << no_user.output;
+  const auto missing = with({"--etcd-user", "fleet", "--etcd-password-file", "/nonexistent/pw"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find("/nonexistent/pw cannot be read"), std::string::npos) << missing.output;
+  // No auth: none asked of the client.
+  const auto none = with({});
+  ASSERT_TRUE(none.config) << none.output;
+  EXPECT_TRUE(etcd_client_settings(*none.config).user.empty());
+  EXPECT_NE(parse_config({"--help"}).output.find("--etcd-password-file"), std::string::npos);
+}

@@ -66,7 +66,7 @@ TEST(Credentials, AKeyBehindASymlinkOrOwnedBySomeoneElseIsRefusedAndNotRead) {
     ASSERT_EQ(::chown(key.c_str(), 65534, 65534), 0);
     c = read_credentials({"", key.string(), "", ""});
     ASSERT_EQ(c.problems.size(), 1u);
-    EXPECT_NE(c.problems[0].find("owned by uid 65534, not by ndsipd's user"), std::string::npos) << c.problems[0];
+    EXPECT_NE(c.problems[0].find("owned by uid 65534, not by this process's user"), std::string::npos) << c.problems[0];
     EXPECT_TRUE(c.key.empty());
   }
   fs::remove(key);

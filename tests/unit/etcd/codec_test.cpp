@@ -177,3 +177,47 @@ TEST(Codec, EveryMalformedAnswerIsAnErrorNotACrash) {
   EXPECT_EQ(kind_of([] { parse_txn(R"({"succeeded":1})"); }), Error::Kind::malformed);
   EXPECT_EQ(kind_of([] { parse_lease(R"({"result":7})"); }), Error::Kind::malformed);
 }
+
+// etcd's auth, as etcd 3.4.23 answered (captured with curl against the gateway).
+TEST(Codec, AuthenticateAndATokenEtcdNoLongerTakes) {
+  const json request = json::parse(authenticate_request("fleet", "p\"w \\ x"));
+  EXPECT_EQ(request, (json{{"name", "fleet"}, {"password", "p\"w \\ x"}}));
+  EXPECT_EQ(parse_authenticate(R"({"header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709",)"
+                               R"("revision":"1","raft_term":"2"},"token":"atdwanTizkfwADPU.14"})"),
+            "atdwanTizkfwADPU.14");
+  // A wrong password: etcd's refusal (gRPC 3 INVALID_ARGUMENT), not a malformed answer.
+  try {
+    parse_authenticate(R"({"error":"etcdserver: authentication failed, invalid user ID or password",)"
+                       R"("message":"etcdserver: authentication failed, invalid user ID or password","code":3})");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::refused);
+    EXPECT_EQ(e.code(), 3);
+    EXPECT_FALSE(token_rejected(e));  // a new token would not help
+  }
+  // No token, or one that could end an HTTP header line: malformed.
+  for (const std::string& bad : std::vector<std::string>{R"({"header":{}})", R"({"token":""})", R"({"token":7})",
+                                                         R"({"token":"a\r\nX-Evil: 1"})", R"({"token":"a b"})",
+                                                         "{\"token\":\"" + std::string(20000, 'a') + "\"}"}) {
+    EXPECT_EQ(kind_of([&] { parse_authenticate(bad); }), Error::Kind::malformed) << bad.substr(0, 60);
+  }
+  // The token is no longer valid: a unary call is refused with gRPC 16 UNAUTHENTICATED...
+  try {
+    parse_range(R"({"error":"etcdserver: invalid auth token","message":"etcdserver: invalid auth token","code":16})");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_TRUE(token_rejected(e));
+  }
+  EXPECT_FALSE(token_rejected(Error(Error::Kind::refused, "etcd refused: etcdserver: user name is empty", 3)));
+  EXPECT_FALSE(token_rejected(Error(Error::Kind::refused, "etcd refused: etcdserver: permission denied", 7)));
+  EXPECT_FALSE(token_rejected(Error(Error::Kind::transport, "etcd at http://a:1: invalid auth token")));
+  // ...and a watch is created and cancelled at once, saying so in its reason.
+  const std::string header = R"("header":{"cluster_id":"1","member_id":"2","revision":"2","raft_term":"4"},)";
+  EXPECT_TRUE(token_rejected(parse_watch(
+      R"({"result":{)" + header +
+      R"("watch_id":"-1","created":true,"canceled":true,"cancel_reason":"rpc error: code = Unauthenticated desc = etcdserver: invalid auth token"}})")));
+  EXPECT_FALSE(token_rejected(parse_watch(
+      R"({"result":{)" + header +
+      R"("watch_id":"-1","created":true,"canceled":true,"cancel_reason":"rpc error: code = PermissionDenied desc = etcdserver: permission denied"}})")));
+  EXPECT_FALSE(token_rejected(parse_watch(R"({"result":{)" + header + R"("created":true}})")));
+}
