@@ -4,7 +4,14 @@
 // SEG (Za end to end) and a VAL server. The demo validates and plans the topology with
 // ndsipctl, pushes it to every host, prints `ndsipctl status` of each, sends traffic through
 // every tunnel, shows the ESP counters, and cleans up.
+//
+// With --etcd the same hosts run as a fleet (docs/fleet.md): a sixth namespace runs etcd, every
+// ndsipd watches it, the topology is published once with `ndsipctl publish` instead of pushed
+// to each host, and `ndsipctl fleet-status` shows the whole deployment at the end.
 #include <unistd.h>
+
+#include <filesystem>
+#include <memory>
 
 #include <chrono>
 #include <cstdio>
@@ -13,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lab/etcd_server.hpp"
 #include "lab/lab.hpp"
 #include "lab/lab_topology.hpp"
 #include "lab/process.hpp"
@@ -22,17 +30,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Prints an ndsipctl command as the operator would type it (files by their names) and its output.
+void show(const std::vector<std::string>& args, const std::string& out) {
+  std::string shown = "ndsipctl";
+  for (const auto& a : args) shown += " " + (a.rfind('/', 0) == 0 ? a.substr(a.rfind('/') + 1) : a);
+  std::printf("\n$ %s\n%s", shown.c_str(), out.c_str());
+}
+
 // Runs ndsipctl, echoing the command and its output; returns the exit code.
 int ctl(const std::vector<std::string>& args, bool echo = true, std::string* captured = nullptr) {
   std::vector<std::string> argv{NDSIP_CTL};
   argv.insert(argv.end(), args.begin(), args.end());
   std::string out;
   const int rc = lab::proc::run(argv, &out);
-  if (echo) {
-    std::string shown = "ndsipctl";
-    for (const auto& a : args) shown += " " + (a.find('/') != std::string::npos ? a.substr(a.rfind('/') + 1) : a);
-    std::printf("\n$ %s\n%s", shown.c_str(), out.c_str());
-  }
+  if (echo) show(args, out);
   if (captured) *captured = out;
   return rc;
 }
@@ -50,7 +61,12 @@ bool wait_all_up(const std::vector<lab::Host*>& hosts, std::chrono::seconds time
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const bool fleet = argc == 2 && std::string(argv[1]) == "--etcd";
+  if (argc > 2 || (argc == 2 && !fleet)) {
+    std::cerr << "usage: ndsip_lab_demo [--etcd]\n";
+    return 2;
+  }
   if (geteuid() != 0) {
     std::cerr << "ndsip demo: needs root (it creates network namespaces)\n";
     return 2;
@@ -80,11 +96,33 @@ int main() {
     t.interconnects = {{"gms-a", "gms-b", {"group-management"}}};
     const std::string topo = t.write(lab.workdir() + "/demo-topology.json");
 
+    std::unique_ptr<lab::EtcdServer> etcd;
+    lab::Host* store = nullptr;
+    std::vector<std::string> source;
+    if (fleet) {
+      store = &lab.add_host("etcd");
+      std::filesystem::create_directories(lab.workdir() + "/etcd-data");
+      etcd = std::make_unique<lab::EtcdServer>(lab.workdir() + "/etcd-data", store->netns, store->outer_addr);
+      etcd->start();
+      source = {"--topology-source", "etcd", "--etcd-endpoints", etcd->endpoint()};
+      std::printf("etcd: %s, in its own namespace\n", etcd->endpoint().c_str());
+    }
+    // ndsipctl's fleet commands run where etcd is reachable: in the lab, inside a lab namespace.
+    auto fleet_ctl = [&](std::vector<std::string> args) {
+      args.insert(args.end(), {"--etcd", etcd->endpoint()});
+      std::string out;
+      std::vector<std::string> argv{NDSIP_CTL};
+      argv.insert(argv.end(), args.begin(), args.end());
+      const int rc = lab.run(*store, argv, &out);
+      show(args, out);
+      return rc;
+    };
+
     std::printf("lab: %zu hosts, each in its own network namespace with its own charon and ndsipd\n",
                 hosts.size());
     for (lab::Host* h : hosts) {
       lab.start_charon(*h);
-      lab.start_ndsipd(*h, NDSIP_DAEMON);
+      lab.start_ndsipd(*h, NDSIP_DAEMON, source);
       std::printf("  %-6s %-26s outer %-12s protects %s/32  (charon pid %d, ndsipd pid %d)\n",
                   h->name.c_str(), h->fqdn.c_str(), h->outer_addr.c_str(), h->inner_addr.c_str(),
                   h->charon_pid, h->ndsipd_pid);
@@ -92,13 +130,18 @@ int main() {
 
     if (ctl({"validate", topo}) != 0) return 1;
     ctl({"plan", topo, "--node", "gms-a"});
-    for (lab::Host* h : hosts) {
-      if (ctl({"push", topo, "--socket", h->control_socket}, h == &gms_a) != 0) {
-        std::fprintf(stderr, "push to %s failed:\n%s", h->name.c_str(), lab.ndsipd_log_tail(*h).c_str());
-        return 1;
+    if (fleet) {
+      if (fleet_ctl({"publish", topo}) != 0) return 1;
+      std::printf("\npublished once; every ndsipd watching etcd takes it. Waiting for every tunnel...\n");
+    } else {
+      for (lab::Host* h : hosts) {
+        if (ctl({"push", topo, "--socket", h->control_socket}, h == &gms_a) != 0) {
+          std::fprintf(stderr, "push to %s failed:\n%s", h->name.c_str(), lab.ndsipd_log_tail(*h).c_str());
+          return 1;
+        }
       }
+      std::printf("\npushed to all %zu hosts; waiting for every tunnel to come up...\n", hosts.size());
     }
-    std::printf("\npushed to all %zu hosts; waiting for every tunnel to come up...\n", hosts.size());
     const bool up = wait_all_up(hosts, 30s);
 
     for (lab::Host* h : hosts) ctl({"status", "--socket", h->control_socket});
@@ -133,6 +176,17 @@ int main() {
                     tun["bytes_out"].get<unsigned long long>(), tun["spi_in"].get<std::string>().c_str(),
                     tun["spi_out"].get<std::string>().c_str());
       }
+    }
+    if (fleet) {
+      // Each ndsipd writes its status key every poll interval: wait for all of them to show the
+      // publish applied, then show the fleet as an operator would see it.
+      const auto deadline = std::chrono::steady_clock::now() + 30s;
+      std::string out;
+      while (lab.run(*store, {NDSIP_CTL, "fleet-status", "--etcd", etcd->endpoint()}, &out) != 0 &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(500ms);
+      }
+      failures += fleet_ctl({"fleet-status"}) == 0 ? 0 : 1;
     }
     std::printf("\n%s in %.1f s; cleaning up (ndsipd and charon stopped by PID, namespaces deleted)\n",
                 failures == 0 ? "demo passed" : "demo FAILED",
