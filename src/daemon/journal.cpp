@@ -332,7 +332,7 @@ std::optional<Objects> Journal::read(std::uint64_t version) const {
   return std::move(s.objects);
 }
 
-std::uint64_t Journal::append(const ObjectChange& change) {
+std::uint64_t Journal::append(const ObjectChange& change, Compaction compaction) {
   const std::string path = journal_path();
   if (!writable_) throw std::runtime_error("journal " + path + " is open read-only");
   const std::uint64_t next = version_ + 1;
@@ -371,20 +371,23 @@ std::uint64_t Journal::append(const ObjectChange& change) {
   journal_bytes_ += record.size();
   ++journal_records_;
 
+  if (compaction == Compaction::when_due) compact_if_due();
+  return version_;
+}
+
+void Journal::compact_if_due() {
   // Only when it makes progress (the new snapshot is newer than the old one).
   const bool due = version_ >= history_size && version_ - history_size + 1 > snapshot_version_ &&
                    (journal_records_ > 2 * history_size ||
                     (journal_bytes_ > snapshot_bytes_ && journal_bytes_ > compact_bytes));
-  if (due) {
-    // The record is durable: failing the append now would be a lie. Retried next time.
-    try {
-      compact();
-      compaction_error_.clear();
-    } catch (const std::exception& e) {
-      compaction_error_ = e.what();
-    }
+  if (!due || !writable_) return;
+  // The records are durable: failing their append for this would be a lie. Retried next time.
+  try {
+    compact();
+    compaction_error_.clear();
+  } catch (const std::exception& e) {
+    compaction_error_ = e.what();
   }
-  return version_;
 }
 
 void Journal::compact() {

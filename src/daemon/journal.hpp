@@ -63,7 +63,13 @@ class Journal {
   // changed (in memory, and on disk the record is cut off again). A failed compaction does not
   // fail the append (the record is durable by then): it is retried on the next append and
   // compaction_error() says why.
-  std::uint64_t append(const ObjectChange& change);
+  // Compaction::deferred leaves it to compact_if_due(): a compaction writes every object (at
+  // 10,000 nodes about 100 ms), and ndsipd runs it after the change is applied, not on its way.
+  enum class Compaction { when_due, deferred };
+  std::uint64_t append(const ObjectChange& change, Compaction compaction = Compaction::when_due);
+  // Compacts if it is due (an append since the last one made it so); a failure is kept in
+  // compaction_error() and retried next time.
+  void compact_if_due();
 
   // Empty, or one line for the log saying what replay dropped at open (a torn tail record
   // after a crash, a corrupt record and everything after it).

@@ -193,13 +193,12 @@ void TopologyHolder::push(const std::string& text, control::Reply reply, const A
   }
   std::uint64_t version = 0;
   try {
-    version = store_.journal().append(change);
+    version = store_.journal().append(change, Journal::Compaction::deferred);
   } catch (const std::exception& e) {
     undo(c);
     reply(control::error_answer(std::string("cannot store the topology, nothing was changed: ") + e.what()));
     return;
   }
-  if (!store_.journal().compaction_error().empty()) log("journal: " + store_.journal().compaction_error());
   state_.commit();
   refused_.clear();
   adopt(c.plan, version);
@@ -218,7 +217,7 @@ void TopologyHolder::push(const std::string& text, control::Reply reply, const A
   Json work = {{"objects_checked", c.proposal.objects_checked},
                {"nodes_planned", c.planned},
                {"this_node_planned", c.own_plan}};
-  apply([reply, version, digest = state_.digest(), changes, work, t0, validated, stored](Json result) {
+  apply([this, reply, version, digest = state_.digest(), changes, work, t0, validated, stored](Json result) {
     using ms = std::chrono::duration<double, std::milli>;
     result[key::topology_version] = version;
     result[key::digest] = digest;
@@ -229,6 +228,9 @@ void TopologyHolder::push(const std::string& text, control::Reply reply, const A
                            {"store", ms(stored - validated).count()},
                            {"apply", ms(std::chrono::steady_clock::now() - stored).count()}};
     reply(std::move(result));
+    // Once the change is in charon and answered: a compaction rewrites every object.
+    store_.journal().compact_if_due();
+    if (!store_.journal().compaction_error().empty()) log("journal: " + store_.journal().compaction_error());
   });
 }
 

@@ -170,6 +170,27 @@ TEST(Journal, HistoryKeepsTheLastTenAndCompacts) {
   }
 }
 
+// ndsipd appends with the compaction deferred and compacts once the change is applied: the
+// append leaves every record in the journal, compact_if_due() then compacts as append would
+// have, and the state read back is the same either way.
+TEST(Journal, ADeferredCompactionWaitsForCompactIfDue) {
+  TempDir dir;
+  const auto states = states_through(25);
+  Journal j(dir.path(), true);
+  for (int i = 1; i <= 25; ++i) j.append(step(i), Journal::Compaction::deferred);
+  EXPECT_EQ(records(slurp(dir.path("journal"))).size(), 25u);
+  EXPECT_EQ(j.versions(), range(16, 25));
+  j.compact_if_due();
+  EXPECT_EQ(j.compaction_error(), "");
+  EXPECT_EQ(records(slurp(dir.path("journal"))).size(), 9u);  // snapshot at 16 (the oldest kept), records 17..25
+  Journal reread(dir.path(), false);
+  EXPECT_EQ(reread.current(), states[25]);
+  EXPECT_EQ(reread.versions(), range(16, 25));
+  for (std::uint64_t v = 16; v <= 25; ++v) EXPECT_EQ(reread.read(v), states[v]) << "version " << v;
+  j.compact_if_due();  // not due again: nothing changes
+  EXPECT_EQ(records(slurp(dir.path("journal"))).size(), 9u);
+}
+
 TEST(Journal, LargeRecordsCompactBySize) {
   TempDir dir;
   Objects expected;
