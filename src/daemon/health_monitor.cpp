@@ -90,6 +90,13 @@ void HealthMonitor::charon_down(const std::string& why) {
   for (auto& [number, f] : std::exchange(waiting_, {})) f();
 }
 
+void HealthMonitor::address_changed(const std::string& address, bool present) {
+  log(present ? "address " + address + " is on this host again: initiating its tunnels"
+              : "address " + address + " left this host: its tunnels are held (address missing)");
+  tunnels_.address_changed(address, present, health::Clock::now());
+  if (present) initiate_due();
+}
+
 void HealthMonitor::note(const std::string& connection, health::Failure failure, const std::string& detail) {
   if (tunnels_.note(connection, failure, detail)) initiate_due();
 }

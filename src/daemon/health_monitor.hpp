@@ -62,6 +62,9 @@ class HealthMonitor {
   // (this end's charon lost its SAs: INITIAL_CONTACT lets the peer drop its stale ones).
   void initiate_now(const std::string& connection);
 
+  // One of this node's addresses left the host or came back (kernel::AddressWatcher): its
+  // tunnels are held `address missing`, or initiated at once.
+  void address_changed(const std::string& address, bool present);
   // A failure ndsipd found itself (revoked, expired), for one connection's tunnels.
   void note(const std::string& connection, health::Failure failure, const std::string& detail = {});
   // The IKE_SA unique id of `connection` (0 when it has none up).

@@ -12,7 +12,7 @@ struct Text {
   const char* words;
 };
 
-constexpr std::array<Text, 20> texts = {{
+constexpr std::array<Text, 21> texts = {{
     {Failure::none, "none", ""},
     {Failure::sa_went_down, "sa-went-down", "SA went down"},
     {Failure::connect_timeout, "connect-timeout", "no answer from peer (timeout)"},
@@ -36,6 +36,7 @@ constexpr std::array<Text, 20> texts = {{
     {Failure::peer_not_answering, "peer-not-answering",
      "peer not answering (charon retransmits; the peer may have restarted)"},
     {Failure::charon_unreachable, "charon-unreachable", "charon unreachable"},
+    {Failure::address_missing, "address-missing", "address missing"},
 }};
 
 const Text& text_of(Failure f) {

@@ -30,6 +30,7 @@ enum class Failure {
   black_hole,                // outbound packets rise, inbound flat
   peer_not_answering,        // charon retransmits to the peer of an established IKE_SA
   charon_unreachable,        // the VICI connection is down
+  address_missing,           // none of the connection's local addresses is on the host (detail: which)
 };
 
 // A stable machine name ("retransmit-timeout"), for JSON and metrics.

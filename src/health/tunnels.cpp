@@ -36,6 +36,7 @@ void Tunnels::set_desired(const policy::NodePlan& plan,
       t.profile = c.profile;
       t.reference_points = ch.reference_points;
       t.initiator = initiator(plan.node, c.peer);
+      t.local_addrs = c.local_addrs;
       next.emplace(k, std::move(t));
     }
   }
@@ -112,7 +113,48 @@ std::vector<std::string> Tunnels::observe(const std::vector<vici::IkeSa>& sas, C
     }
     enter(t, State::down, now);
   }
+  for (auto& [k, t] : tunnels_) {
+    if (address_missing(t)) hold_for_address(t, now);
+  }
   return degraded;
+}
+
+bool Tunnels::address_missing(const Tunnel& t) const {
+  if (missing_addresses_.empty() || t.local_addrs.empty()) return false;
+  for (const std::string& a : t.local_addrs) {
+    if (!missing_addresses_.count(a)) return false;  // "%any" too: charon picks what there is
+  }
+  return true;
+}
+
+void Tunnels::hold_for_address(Tunnel& t, Clock::time_point now) {
+  std::string which;
+  for (const std::string& a : t.local_addrs) which += (which.empty() ? "" : ", ") + a;
+  t.failure = Failure::address_missing;
+  t.failure_detail = which;
+  t.established = t.rekey_in = 0;
+  t.inbound_flat_since.reset();
+  t.unanswered_ike = 0;
+  enter(t, State::down, now);
+}
+
+void Tunnels::address_changed(const std::string& address, bool present, Clock::time_point now) {
+  if (present) {
+    if (!missing_addresses_.erase(address)) return;
+    for (auto& [k, t] : tunnels_) {
+      if (t.failure != Failure::address_missing || address_missing(t)) continue;
+      // Back on this host: try now, not after a backoff grown while it was away.
+      t.next_attempt = now;
+      t.backoff.reset();
+      t.failure = Failure::none;
+      t.failure_detail.clear();
+    }
+    return;
+  }
+  missing_addresses_.insert(address);
+  for (auto& [k, t] : tunnels_) {
+    if (address_missing(t)) hold_for_address(t, now);
+  }
 }
 
 void Tunnels::all_down(Failure failure, const std::string& detail, Clock::time_point now) {
@@ -131,7 +173,7 @@ std::vector<std::string> Tunnels::due(Clock::time_point now, std::size_t limit) 
   std::size_t busy = connecting();
   for (const auto& [k, t] : tunnels_) {
     if (busy >= limit) break;
-    if ((t.initiator || t.force_initiate) && t.state == State::down && now >= t.next_attempt) {
+    if ((t.initiator || t.force_initiate) && t.state == State::down && now >= t.next_attempt && !address_missing(t)) {
       out.push_back(k);
       ++busy;
     }
@@ -142,7 +184,7 @@ std::vector<std::string> Tunnels::due(Clock::time_point now, std::size_t limit) 
 std::optional<Clock::time_point> Tunnels::next_due(Clock::time_point now) const {
   std::optional<Clock::time_point> first;
   for (const auto& [k, t] : tunnels_) {
-    if ((t.initiator || t.force_initiate) && t.state == State::down && t.next_attempt > now) {
+    if ((t.initiator || t.force_initiate) && t.state == State::down && t.next_attempt > now && !address_missing(t)) {
       if (!first || t.next_attempt < *first) first = t.next_attempt;
     }
   }

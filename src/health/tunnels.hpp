@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ const char* to_string(State state);
 struct Tunnel {
   // From the plan.
   std::string connection, child, peer, zone, profile;
+  std::vector<std::string> local_addrs;  // the IKE end points charon may use on this host
   std::vector<std::string> reference_points;
   bool initiator = false;
   // Observed.
@@ -102,6 +104,15 @@ class Tunnels {
   // Returns whether such an established tunnel was there.
   bool unanswered(const std::string& connection, unsigned long long ike_id, Clock::time_point now);
 
+  // One of this node's addresses left the host (a virtual IP failed over elsewhere) or came
+  // back. A tunnel none of whose local addresses is on the host is down with `address
+  // missing` and the address as its reason, whatever charon still says of its SAs (no packet
+  // can leave from an address the host does not have), and is not initiated: retries cannot
+  // succeed. When one comes back its tunnels are due at once.
+  void address_changed(const std::string& address, bool present, Clock::time_point now);
+  // Whether `t` has no local address on the host (every one reported missing).
+  bool address_missing(const Tunnel& t) const;
+
   std::size_t connecting() const;
   const std::map<std::string, Tunnel>& all() const { return tunnels_; }
   static std::string key(const std::string& connection, const std::string& child) {
@@ -110,7 +121,10 @@ class Tunnels {
 
  private:
   void enter(Tunnel& t, State s, Clock::time_point now);
+  void hold_for_address(Tunnel& t, Clock::time_point now);
+
   Settings settings_;
+  std::set<std::string> missing_addresses_;  // reported gone, until reported back
   std::map<std::string, Tunnel> tunnels_;  // by key(connection, child)
 };
 

@@ -2,6 +2,8 @@
 // re-initiation paced and backed off, black holes found.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "health/failure.hpp"
 #include "health/tunnels.hpp"
 #include "reconcile/connection_section.hpp"
@@ -109,6 +111,46 @@ TEST(Tunnels, AFailedAttemptIsDownAtOnceAndDueWhenItsBackoffEnds) {
   t.observe({sa("zb_a_p1", "a_p1", 1, 1)}, now + 30ms);
   EXPECT_FALSE(t.note("zb_a_p1", health::Failure::auth_refused_by_peer, {}, now + 40ms));
   EXPECT_EQ(p1.state, State::up);
+}
+
+// A virtual IP failed over away from this host: its tunnels are down with `address missing`
+// and that address, not initiated (it cannot work), not `up` whatever list-sas still shows;
+// back on the host, they are due at once. A connection with another local address still on
+// the host is not held.
+TEST(Tunnels, AnAddressGoneHoldsItsTunnelsAndItsReturnMakesThemDueAtOnce) {
+  health::Tunnels t(health::Settings{30s, 30s});
+  // Both connections start from the virtual IP; p1 may also use a fixed one.
+  const policy::NodePlan p = plan_with(2);
+  policy::NodePlan q;
+  q.node = p.node;
+  for (policy::ConnectionPlan c : p.connections) {
+    c.local_addrs = {"192.0.2.10"};
+    if (c.peer == "p1") c.local_addrs.push_back("192.0.2.11");
+    q.connections.push_back(c);
+  }
+  t.set_desired(q, &reconcile::is_initiator);
+  const auto now = health::Clock::now();
+  t.observe({sa("zb_a_p0", "a_p0", 1, 1)}, now);
+  const health::Tunnel& p0 = t.all().at("zb_a_p0/a_p0");
+  const health::Tunnel& p1 = t.all().at("zb_a_p1/a_p1");
+  ASSERT_EQ(p0.state, State::up);
+  t.address_changed("192.0.2.10", false, now + 1s);
+  EXPECT_EQ(p0.state, State::down);
+  EXPECT_EQ(p0.failure, health::Failure::address_missing);
+  EXPECT_EQ(p0.last_error(), "address missing (192.0.2.10)");
+  EXPECT_FALSE(t.address_missing(p1));  // 192.0.2.11 is still here
+  EXPECT_EQ(t.due(now + 100s, 10), std::vector<std::string>{"zb_a_p1/a_p1"});
+  // charon still lists the SA: not up while the address is gone.
+  t.observe({sa("zb_a_p0", "a_p0", 2, 2)}, now + 2s);
+  EXPECT_EQ(p0.state, State::down);
+  EXPECT_EQ(p0.failure, health::Failure::address_missing);
+  // Back: due at once, without the backoff.
+  t.address_changed("192.0.2.10", true, now + 3s);
+  EXPECT_EQ(p0.failure, health::Failure::none);
+  const auto due = t.due(now + 3s, 10);
+  EXPECT_NE(std::find(due.begin(), due.end(), "zb_a_p0/a_p0"), due.end());
+  t.observe({sa("zb_a_p0", "a_p0", 3, 3)}, now + 4s);
+  EXPECT_EQ(p0.state, State::up);
 }
 
 TEST(Tunnels, ResponderSideIsNeverDue) {
