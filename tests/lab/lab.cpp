@@ -1,5 +1,7 @@
 #include "lab/lab.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -492,6 +494,72 @@ void Lab::stop_ndsipd(Host& h, int signal) {
 
 std::string Lab::ndsipd_log_tail(const Host& h, std::size_t lines) const {
   return tail_lines(read_file(h.ndsipd_log), lines);
+}
+
+// ---- SEG hosts (lab only) ----------------------------------------------------
+
+namespace {
+
+// The IPv4 addresses on h's lo, from `ip -4 -o addr show dev lo` ("1: lo    inet 127.0.0.1/8 ...").
+std::vector<std::string> lo_addresses(const std::string& ns) {
+  std::vector<std::string> out;
+  std::istringstream in(netns::ip(ns, {"-4", "-o", "addr", "show", "dev", "lo"}));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    for (std::string w; words >> w;) {
+      if (w != "inet") continue;
+      std::string a;
+      if (words >> a) out.push_back(a.substr(0, a.find('/')));
+      break;
+    }
+  }
+  return out;
+}
+
+// Whether `ip rule show` lists `<pref>:\tfrom all lookup local`.
+bool has_local_rule(const std::string& rules, const std::string& pref) {
+  std::istringstream in(rules);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(pref + ":", 0) == 0 && line.find("from all lookup local") != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void Lab::make_seg(Host& h, const std::vector<std::string>& forwarded_addresses) {
+  if (torn_down_) throw std::runtime_error("make_seg: lab already torn down");
+  (void)index_of(h);  // throws for a host of another lab
+  for (const std::string& a : forwarded_addresses) {
+    in_addr parsed{};
+    if (::inet_pton(AF_INET, a.c_str(), &parsed) != 1)
+      throw std::runtime_error("make_seg(" + h.name + "): not an IPv4 address (the lab is IPv4 only): '" + a + "'");
+  }
+  // Forward, and never answer a packet that leaves the way it came (ipsec0 -> ipsec0) with a
+  // redirect: `all`, `default` (the TUN device charon makes later), and eth0 and lo, which exist.
+  netns::write_sysctl(h.netns, "net/ipv4/ip_forward", "1");
+  for (const char* dev : {"all", "default", "eth0", "lo"})
+    netns::write_sysctl(h.netns, std::string("net/ipv4/conf/") + dev + "/send_redirects", "0");
+
+  // kernel-libipsec's install_route() wants an address of the host inside each local_ts as
+  // the route's source; without one charon deletes the CHILD_SA. This kernel has no dummy
+  // driver: lo carries them.
+  const std::vector<std::string> have = lo_addresses(h.netns);
+  for (const std::string& a : forwarded_addresses) {
+    if (std::find(have.begin(), have.end(), a) != have.end()) continue;  // own inner address, or a repeat call
+    netns::ip(h.netns, {"addr", "add", a + "/32", "dev", "lo"});
+    if (std::find(h.seg_addresses.begin(), h.seg_addresses.end(), a) == h.seg_addresses.end())
+      h.seg_addresses.push_back(a);
+  }
+  // Local delivery behind charon's `pref 220 lookup 220`: with `lookup local` first, a
+  // decrypted packet for val-1 arriving at seg-a would be delivered to seg-a itself (or
+  // dropped as a martian), never forwarded into the tunnel. Added before the old one goes, so
+  // there is no moment without local delivery.
+  if (!has_local_rule(netns::ip(h.netns, {"rule", "show"}), "500"))
+    netns::ip(h.netns, {"rule", "add", "pref", "500", "lookup", "local"});
+  if (has_local_rule(netns::ip(h.netns, {"rule", "show"}), "0"))
+    netns::ip(h.netns, {"rule", "del", "pref", "0", "lookup", "local"});
+  h.seg = true;
 }
 
 bool Lab::charon_running(Host& h) {

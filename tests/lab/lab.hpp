@@ -54,6 +54,10 @@ struct Host {
   std::string control_socket;  // "<dir>/ndsipd.sock"
   std::string state_dir;       // "<dir>/ndsip-state"
   std::vector<std::string> ndsipd_env;  // extra "NAME=value" for the next start_ndsipd()
+
+  // After make_seg(): the forwarded addresses this host holds on lo (lab-only SEG recipe).
+  bool seg = false;
+  std::vector<std::string> seg_addresses;
 };
 
 class Lab {
@@ -98,6 +102,19 @@ class Lab {
   void start_ndsipd(Host& h, const std::string& program, const std::vector<std::string>& extra = {});
   void stop_ndsipd(Host& h, int signal = SIGTERM);
   std::string ndsipd_log_tail(const Host& h, std::size_t lines = 40) const;
+
+  // LAB ONLY: lets h forward as a SEG under kernel-libipsec (strongSwan 5.9.8), which
+  // otherwise deletes every CHILD_SA whose local traffic selector holds no address of the
+  // host ("error installing route with policy ... out"): on a SEG the local selectors are the
+  // far side's protected addresses. In h's namespace: ip_forward = 1, send_redirects = 0,
+  // each of `forwarded_addresses` (IPv4, no prefix: every address of a local_ts of h's plan,
+  // see seg_local_addresses() in lab_topology.hpp) on lo as /32 (skipping ones h already has),
+  // and the `lookup local` rule moved from pref 0 to pref 500, behind charon's table 220
+  // (pref 220), so packets to those addresses are routed into the tunnels instead of being
+  // delivered to h. Everything is namespace state: deleting the namespace undoes it.
+  // Call before start_charon(h) (the TUN device then inherits send_redirects = 0); calling
+  // it again adds only what is missing. Production SEGs (kernel XFRM) need none of this.
+  void make_seg(Host& h, const std::vector<std::string>& forwarded_addresses);
 
   // Reaps charon if it has exited on its own; true while it runs.
   bool charon_running(Host& h);

@@ -1,5 +1,6 @@
 #include "lab/lab_topology.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
@@ -43,6 +44,29 @@ std::string LabTopology::write(const std::string& path) const {
   out << json();
   if (!out) throw std::runtime_error("cannot write " + path);
   return path;
+}
+
+std::vector<std::string> seg_local_addresses(const std::string& plan_json) {
+  const nlohmann::json plan = nlohmann::json::parse(plan_json, nullptr, false);
+  if (!plan.is_object() || !plan.contains("connections") || !plan["connections"].is_array())
+    throw std::runtime_error("seg_local_addresses: not the output of `ndsipctl plan --json`:\n" + plan_json);
+  std::vector<std::string> out;
+  for (const auto& conn : plan["connections"]) {
+    for (const auto& child : conn.value("children", nlohmann::json::array())) {
+      for (const auto& ts : child.value("local_ts", nlohmann::json::array())) {
+        const std::string prefix = ts.get<std::string>();
+        const auto slash = prefix.find('/');
+        if (slash == std::string::npos || prefix.substr(slash) != "/32" || prefix.find(':') != std::string::npos)
+          throw std::runtime_error("seg_local_addresses: local_ts " + prefix + " of " +
+                                   conn.value("name", std::string("?")) +
+                                   " is not an IPv4 /32; the lab's SEG recipe needs host addresses");
+        out.push_back(prefix.substr(0, slash));
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 }  // namespace ndsip::lab

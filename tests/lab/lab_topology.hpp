@@ -42,4 +42,13 @@ struct LabTopology {
   std::string write(const std::string& path) const;
 };
 
+// What Lab::make_seg() needs for a SEG host: every address in a local traffic selector of that
+// node's plan, as `ndsipctl plan TOPOLOGY --node SEG --json` prints it; sorted, each once.
+// Taken from the plan, not worked out from the topology here, so it is exactly what charon
+// is given (a SEG's local_ts are the protected prefixes of the far ends it forwards for; the
+// planner's path rules are not repeated in the lab, and cannot drift from it). Throws if the
+// text is not a plan or a local_ts is not an IPv4 /32: the lab's recipe puts host addresses
+// on lo (a wider prefix would need the other recipe, tests/lab/README.md).
+std::vector<std::string> seg_local_addresses(const std::string& plan_json);
+
 }  // namespace ndsip::lab
