@@ -90,6 +90,12 @@ void print_status(const json& s, std::ostream& out) {
   out << "charon "
       << (charon ? "connected, " + s["charon"].value("version", "") : "NOT CONNECTED: " + s["charon"].value("error", ""))
       << "\n";
+  // The kernel's view: said only when something is wrong (at 3 a.m. a quiet line is a good one).
+  if (const auto k = s.find("kernel"); k != s.end() && k->is_object()) {
+    const json missing = k->value("addresses_missing", json::array());
+    if (!missing.empty()) out << "ADDRESS NOT ON THIS HOST: " << joined(missing, ", ") << " (its tunnels are held)\n";
+    if (!k->value("error", "").empty()) out << "kernel view unavailable: " << k->value("error", "") << "\n";
+  }
   const json creds = s.value("credentials", json::object());
   out << "certificate " << creds.value("state", "")
       << (creds.contains("days_left") ? ", " + std::to_string(creds.value("days_left", 0L)) + " days left (serial " +

@@ -2,6 +2,8 @@
 // registers its own control commands; nothing here reaches into a part.
 #include "daemon/daemon.hpp"
 
+#include <set>
+
 #include <systemd/sd-daemon.h>
 
 #include "control/answer.hpp"
@@ -53,15 +55,33 @@ Daemon::Daemon(boost::asio::io_context& io, Config config)
     reporter_ = std::make_unique<FleetReporter>(io, settings, etcd::Layout(config_.etcd_prefix),
                                                 config_.node, config_.poll_interval, [this] { return fleet_status(); });
   }
+  addresses_ = std::make_unique<kernel::AddressWatcher>(io, [this](const std::string& address, bool present) {
+    if (addresses_->error().empty()) health_.address_changed(address, present);
+  });
   wire();
 }
 
 Daemon::~Daemon() = default;
 
+void Daemon::watch_addresses(const policy::NodePlan& plan) {
+  std::set<std::string> mine;
+  for (const policy::ConnectionPlan& c : plan.connections) {
+    for (const std::string& a : c.local_addrs) {
+      if (a != "%any") mine.insert(a);
+    }
+  }
+  addresses_->watch(mine);
+  // watch() reports nothing itself: where each address stands now. Unknown (netlink not
+  // usable) holds nothing: a tunnel is never held on a guess.
+  if (!addresses_->error().empty()) return;
+  for (const std::string& a : mine) health_.address_changed(a, addresses_->present(a));
+}
+
 void Daemon::wire() {
   topology_.on_adopted([this](const TopologyHolder::Plan& plan) {
     reconciler_.set_desired(plan);
     health_.set_desired(*plan);
+    watch_addresses(*plan);
     credentials_.set_plan(plan);
   });
   reconciler_.on_applied([this](const std::vector<std::string>& restored) {
@@ -216,6 +236,7 @@ Json Daemon::status() const {
   a["topology"] = topology_.status();
   a["source"] = etcd_ ? etcd_->status() : Json{{"kind", "push"}};
   a["charon"] = charon_.status();
+  a["kernel"] = {{"addresses_missing", addresses_->missing()}, {"error", addresses_->error()}};
   a["credentials"] = credentials_.summary();
   a["last_apply"] = reconciler_.last_apply();
   a["polled"] = health_.polled();

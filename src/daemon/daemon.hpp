@@ -25,6 +25,7 @@
 #include "daemon/reconciler.hpp"
 #include "daemon/state_store.hpp"
 #include "daemon/topology_holder.hpp"
+#include "kernel/address_watcher.hpp"
 
 namespace ndsip::daemon {
 
@@ -48,6 +49,7 @@ class Daemon {
 
  private:
   void wire();
+  void watch_addresses(const policy::NodePlan& plan);  // after each adoption
   Json status() const;
   Json fleet_status() const;  // what FleetReporter writes to etcd
   void notify_ready_once(const std::string& status);
@@ -63,6 +65,10 @@ class Daemon {
   CredentialManager credentials_;
   control::CommandTable table_;
   std::unique_ptr<EtcdSource> etcd_;  // with --topology-source etcd
+  // This node's IKE end points on the host, live (a virtual IP failing over away holds its
+  // tunnels as `address missing`). Without netlink (a unit that forbids it) it stays in its
+  // error state and holds nothing.
+  std::unique_ptr<kernel::AddressWatcher> addresses_;
   std::unique_ptr<FleetReporter> reporter_;  // with it: this node's line in the fleet status
   std::unique_ptr<control::Server> server_;
   boost::asio::steady_timer watchdog_timer_;

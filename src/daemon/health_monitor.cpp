@@ -91,9 +91,9 @@ void HealthMonitor::charon_down(const std::string& why) {
 }
 
 void HealthMonitor::address_changed(const std::string& address, bool present) {
+  if (!tunnels_.address_changed(address, present, health::Clock::now())) return;
   log(present ? "address " + address + " is on this host again: initiating its tunnels"
-              : "address " + address + " left this host: its tunnels are held (address missing)");
-  tunnels_.address_changed(address, present, health::Clock::now());
+              : "address " + address + " is not on this host: its tunnels are held (address missing)");
   if (present) initiate_due();
 }
 

@@ -138,9 +138,9 @@ void Tunnels::hold_for_address(Tunnel& t, Clock::time_point now) {
   enter(t, State::down, now);
 }
 
-void Tunnels::address_changed(const std::string& address, bool present, Clock::time_point now) {
+bool Tunnels::address_changed(const std::string& address, bool present, Clock::time_point now) {
   if (present) {
-    if (!missing_addresses_.erase(address)) return;
+    if (!missing_addresses_.erase(address)) return false;
     for (auto& [k, t] : tunnels_) {
       if (t.failure != Failure::address_missing || address_missing(t)) continue;
       // Back on this host: try now, not after a backoff grown while it was away.
@@ -149,12 +149,13 @@ void Tunnels::address_changed(const std::string& address, bool present, Clock::t
       t.failure = Failure::none;
       t.failure_detail.clear();
     }
-    return;
+    return true;
   }
-  missing_addresses_.insert(address);
+  if (!missing_addresses_.insert(address).second) return false;
   for (auto& [k, t] : tunnels_) {
     if (address_missing(t)) hold_for_address(t, now);
   }
+  return true;
 }
 
 void Tunnels::all_down(Failure failure, const std::string& detail, Clock::time_point now) {

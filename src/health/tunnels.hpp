@@ -108,8 +108,9 @@ class Tunnels {
   // back. A tunnel none of whose local addresses is on the host is down with `address
   // missing` and the address as its reason, whatever charon still says of its SAs (no packet
   // can leave from an address the host does not have), and is not initiated: retries cannot
-  // succeed. When one comes back its tunnels are due at once.
-  void address_changed(const std::string& address, bool present, Clock::time_point now);
+  // succeed. When one comes back its tunnels are due at once. Returns whether this changed
+  // what was known of the address (reporting one present that was never missing does not).
+  bool address_changed(const std::string& address, bool present, Clock::time_point now);
   // Whether `t` has no local address on the host (every one reported missing).
   bool address_missing(const Tunnel& t) const;
 
