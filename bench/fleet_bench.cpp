@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -41,6 +42,7 @@
 #include "etcd/client.hpp"
 #include "etcd/publication.hpp"
 #include "lab/etcd_server.hpp"
+#include "bench_support.hpp"
 #include "lab/lab.hpp"
 #include "lab/lab_topology.hpp"
 #include "lab/process.hpp"
@@ -51,13 +53,9 @@ using namespace ndsip;
 using namespace std::chrono_literals;
 using nlohmann::json;
 namespace fs = std::filesystem;
+using namespace ndsip::bench;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
 
 struct Options {
   int hosts = 24, rounds = 3, nodes = 10000, changes = 5;
@@ -78,27 +76,13 @@ Stats stats(std::vector<double> v) {
   return s;
 }
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 std::string write(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
   return path;
 }
 
-// The shipped profiles with DPD every 2 s, as the integration tests use them.
 std::string policies_dir(const std::string& workdir) {
-  const fs::path dir = fs::path(workdir) / "policies";
-  fs::create_directories(dir);
-  for (const auto& e : fs::directory_iterator(NDSIP_SOURCE_DIR "/policies")) {
-    json p = json::parse(std::ifstream(e.path()));
-    p["ike"]["dpd_delay"] = "2s";
-    std::ofstream(dir / e.path().filename()) << p.dump(2);
-  }
-  return dir.string();
+  return lab::fast_dpd_policies(workdir, NDSIP_SOURCE_DIR "/policies");
 }
 
 lab::Host& add_host(lab::Lab& lab, const std::string& name) {
@@ -224,21 +208,30 @@ void fleet(const Options& o) {
     const auto st = lab::proc::wait_for(pid, std::chrono::seconds(300));
     if (!st || lab::proc::exit_code(*st) != 0) throw std::runtime_error(std::string(what) + " failed");
   };
+  // R rounds of one way of making the change: `start` runs the command for a file (a child
+  // of ours); each round times the change to every host up, then undoes it. `after` runs
+  // once the hosts are up (the publish rounds read what the revision cost each daemon).
+  auto rounds = [&](const char* what, const std::function<pid_t(const std::string&)>& start,
+                    const std::function<void()>& after) {
+    std::vector<double> all;
+    for (int r = 0; r < o.rounds; ++r) {
+      const auto t0 = Clock::now();
+      const pid_t command = start(file_with);
+      double command_ms = -1;
+      const std::vector<double> at = wait_converged(hosts, expected, t0, 180s, command, &command_ms);
+      finish(command, what);
+      all.insert(all.end(), at.begin(), at.end());
+      after();
+      std::printf("  %s, round %d: every host up after %.0f ms (the command itself %s)\n", what, r + 1,
+                  *std::max_element(at.begin(), at.end()),
+                  command_ms < 0 ? "ended after that" : ("ended at " + fmt("%.0f ms", command_ms)).c_str());
+      finish(start(file_without), what);
+      wait_converged(hosts, none, Clock::now(), 120s);
+    }
+    return all;
+  };
   finish(push_loop(file_without), "the first push loop");
-  std::vector<double> pushed;
-  for (int r = 0; r < o.rounds; ++r) {
-    const auto t0 = Clock::now();
-    const pid_t loop = push_loop(file_with);
-    double loop_ms = -1;
-    const std::vector<double> at = wait_converged(hosts, expected, t0, 180s, loop, &loop_ms);
-    finish(loop, "the push loop");
-    pushed.insert(pushed.end(), at.begin(), at.end());
-    std::printf("  push loop, round %d: every host up after %.0f ms (the loop itself %s)\n", r + 1,
-                *std::max_element(at.begin(), at.end()),
-                loop_ms < 0 ? "ended after that" : ("ended at " + fmt("%.0f ms", loop_ms)).c_str());
-    finish(push_loop(file_without), "the push loop back");
-    wait_converged(hosts, none, Clock::now(), 120s);
-  }
+  const std::vector<double> pushed = rounds("push loop", push_loop, [] {});
 
   // The same change published once to etcd: ndsipd started again with etcd as the source.
   fs::create_directories(lab.workdir() + "/etcd-data");
@@ -258,24 +251,13 @@ void fleet(const Options& o) {
                      {"--policies", policies, "--templates", templates, "--topology-source", "etcd",
                       "--etcd-endpoints", etcd.endpoint()});
   }
-  std::vector<double> published, daemon_ms;
-  for (int r = 0; r < o.rounds; ++r) {
-    const auto t0 = Clock::now();
-    const pid_t p = publish(file_with);
-    double publish_ms = -1;
-    const std::vector<double> at = wait_converged(hosts, expected, t0, 180s, p, &publish_ms);
-    finish(p, "the publish");
-    published.insert(published.end(), at.begin(), at.end());
+  std::vector<double> daemon_ms;
+  const std::vector<double> published = rounds("publish", publish, [&] {
     for (lab::Host* h : hosts) {
       const json last = status(*h).value("source", json()).value("last_revision", json());
       if (last.is_object()) daemon_ms.push_back(last.value("ms", 0.0));
     }
-    std::printf("  publish, round %d: every host up after %.0f ms (ndsipctl publish itself %s)\n", r + 1,
-                *std::max_element(at.begin(), at.end()),
-                publish_ms < 0 ? "ended after that" : ("ended at " + fmt("%.0f ms", publish_ms)).c_str());
-    finish(publish(file_without), "the publish back");
-    wait_converged(hosts, none, Clock::now(), 120s);
-  }
+  });
 
   const Stats e = stats(published), l = stats(pushed), d = stats(daemon_ms);
   std::printf("\n(F) from the command to each host's tunnels all up (%zu host-rounds each)\n", e.n);
@@ -289,11 +271,6 @@ void fleet(const Options& o) {
 // ---------------------------------------------------------------------------------------
 // (S) scale
 
-std::string ip(int i) {  // 198.18.0.0/15: the benchmarking range, data only
-  return "198." + std::to_string(18 + ((i >> 16) & 1)) + "." + std::to_string((i >> 8) & 255) + "." +
-         std::to_string(i & 255);
-}
-
 // zz-a and zz-u (lab hosts; their names sort last, so they answer and never initiate to the
 // paper peers) with 50 VAL servers each, paper SEAL/VAL pairs up to `nodes`, and `extra`
 // more VAL servers using zz-a (the one-peer changes).
@@ -304,8 +281,8 @@ json scale_topology(const lab::Host& a, const lab::Host& u, int nodes, int extra
   doc["service_uses"] = json::array();
   int next_ip = 1;
   auto paper = [&](const std::string& name, const char* role) {
-    json n = {{"name", name}, {"role", role}, {"domain", "core"}, {"addresses", {ip(next_ip)}},
-              {"identity", name + ".bench.example"}, {"protects", {ip(next_ip + 1) + "/32"}}};
+    json n = {{"name", name}, {"role", role}, {"domain", "core"}, {"addresses", {paper_ip(next_ip)}},
+              {"identity", name + ".bench.example"}, {"protects", {paper_ip(next_ip + 1) + "/32"}}};
     if (std::string(role) == "seal-server") n["services"] = {"group-management"};
     next_ip += 2;
     doc["nodes"].push_back(n);
@@ -415,15 +392,14 @@ void scale(const Options& o) {
               ms_between(first.sent, first.answered), static_cast<long long>(first.revision));
   const std::vector<std::string> source{"--policies", policies, "--templates", templates, "--topology-source", "etcd",
                                         "--etcd-endpoints", etcd.endpoint()};
-  for (lab::Host* h : {&a, &u}) {
-    lab.start_charon(*h);
-    lab.start_ndsipd(*h, NDSIP_DAEMON, source);
-  }
+  for (lab::Host* h : {&a, &u}) lab.start_charon(*h);
   vici::Client vici;
   vici.connect(a.vici_uri);
   const auto started = Clock::now();
+  for (lab::Host* h : {&a, &u}) lab.start_ndsipd(*h, NDSIP_DAEMON, source);
   conns_reach(vici, 50, 300s);  // zz-a has read etcd and applied its plan
-  std::printf("  zz-a: its 50 connections in charon %.0f ms after ndsipd started (reading %d nodes from etcd)\n",
+  std::printf("  zz-a: its 50 connections in charon %.0f ms after starting zz-a's and zz-u's ndsipd (each reads "
+              "%d nodes from etcd)\n",
               ms_between(started, Clock::now()), o.nodes);
   std::this_thread::sleep_for(2s);  // both daemons settled (zz-u too)
 

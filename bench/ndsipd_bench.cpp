@@ -42,6 +42,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_support.hpp"
 #include "lab/lab.hpp"
 #include "lab/lab_topology.hpp"
 #include "lab/process.hpp"
@@ -50,22 +51,9 @@ using namespace ndsip;
 using namespace std::chrono_literals;
 using nlohmann::json;
 namespace fs = std::filesystem;
+using namespace ndsip::bench;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-
-std::string ip(int i) {  // 198.18.0.0/15: the benchmarking range, data only
-  return "198." + std::to_string(18 + ((i >> 16) & 1)) + "." + std::to_string((i >> 8) & 255) + "." +
-         std::to_string(i & 255);
-}
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 // Timeouts grow with the size: the lab's charon logs every load-conn at cfg level 2 (about
 // 80 lines each), and at 10,000 connections a full load takes minutes, not seconds.
@@ -90,9 +78,9 @@ std::string hub_topology(const lab::Host& hub, int peers, int changed_peer, bool
   doc["service_uses"] = json::array();
   for (int i = 0; i < peers; ++i) {
     const std::string name = "val-" + std::to_string(1000 + i);
-    const std::string prefix = ip(2 * i + 2) + (i == changed_peer ? "/31" : "/32");
+    const std::string prefix = paper_ip(2 * i + 2) + (i == changed_peer ? "/31" : "/32");
     doc["nodes"].push_back({{"name", name}, {"role", "val-server"}, {"domain", "core"},
-                            {"addresses", {ip(2 * i + 1)}}, {"identity", name + ".bench.example"},
+                            {"addresses", {paper_ip(2 * i + 1)}}, {"identity", name + ".bench.example"},
                             {"protects", {prefix}}});
     doc["service_uses"].push_back({{"val_server", name}, {"seal_server", hub.name},
                                    {"services", {"group-management"}}});
@@ -100,11 +88,11 @@ std::string hub_topology(const lab::Host& hub, int peers, int changed_peer, bool
   if (elsewhere) {
     const int base = 2 * peers + 10;
     doc["nodes"].push_back({{"name", "gms-2"}, {"role", "seal-server"}, {"domain", "core"},
-                            {"services", {"group-management"}}, {"addresses", {ip(base)}},
-                            {"identity", "gms-2.bench.example"}, {"protects", {ip(base + 1) + "/32"}}});
+                            {"services", {"group-management"}}, {"addresses", {paper_ip(base)}},
+                            {"identity", "gms-2.bench.example"}, {"protects", {paper_ip(base + 1) + "/32"}}});
     doc["nodes"].push_back({{"name", "val-elsewhere"}, {"role", "val-server"}, {"domain", "core"},
-                            {"addresses", {ip(base + 2)}}, {"identity", "val-elsewhere.bench.example"},
-                            {"protects", {ip(base + 3) + "/32"}}});
+                            {"addresses", {paper_ip(base + 2)}}, {"identity", "val-elsewhere.bench.example"},
+                            {"protects", {paper_ip(base + 3) + "/32"}}});
     doc["service_uses"].push_back({{"val_server", "val-elsewhere"}, {"seal_server", "gms-2"},
                                    {"services", {"group-management"}}});
   }

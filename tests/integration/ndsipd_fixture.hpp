@@ -38,18 +38,7 @@ class Ndsipd : public ::testing::Test {
   }
 
   // The shipped profiles with DPD every 2 s.
-  std::string test_policies() {
-    const fs::path dir = fs::path(lab_->workdir()) / "policies";
-    if (!fs::exists(dir)) {
-      fs::create_directories(dir);
-      for (const auto& e : fs::directory_iterator(NDSIP_SOURCE_DIR "/policies")) {
-        json p = json::parse(std::ifstream(e.path()));
-        p["ike"]["dpd_delay"] = "2s";
-        std::ofstream(dir / e.path().filename()) << p.dump(2);
-      }
-    }
-    return dir.string();
-  }
+  std::string test_policies() { return lab::fast_dpd_policies(lab_->workdir(), NDSIP_SOURCE_DIR "/policies"); }
 
   void start(lab::Host& h, const std::vector<std::string>& extra = {}) {
     if (h.charon_pid <= 0) lab_->start_charon(h);

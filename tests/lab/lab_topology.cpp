@@ -1,6 +1,7 @@
 #include "lab/lab_topology.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
@@ -67,6 +68,19 @@ std::vector<std::string> seg_local_addresses(const std::string& plan_json) {
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+std::string fast_dpd_policies(const std::string& workdir, const std::string& shipped) {
+  const std::filesystem::path dir = std::filesystem::path(workdir) / "policies";
+  if (!std::filesystem::exists(dir)) {
+    std::filesystem::create_directories(dir);
+    for (const auto& e : std::filesystem::directory_iterator(shipped)) {
+      nlohmann::json p = nlohmann::json::parse(std::ifstream(e.path()));
+      p["ike"]["dpd_delay"] = "2s";
+      std::ofstream(dir / e.path().filename()) << p.dump(2);
+    }
+  }
+  return dir.string();
 }
 
 }  // namespace ndsip::lab

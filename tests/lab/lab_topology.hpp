@@ -51,4 +51,9 @@ struct LabTopology {
 // on lo (a wider prefix would need the other recipe, tests/lab/README.md).
 std::vector<std::string> seg_local_addresses(const std::string& plan_json);
 
+// The shipped profiles (`shipped`, a policies directory) copied into `<workdir>/policies` with
+// DPD every 2 s, so that "peer down" tests and benches take seconds, not minutes. Returns
+// that directory; a second call finds it there.
+std::string fast_dpd_policies(const std::string& workdir, const std::string& shipped);
+
 }  // namespace ndsip::lab
