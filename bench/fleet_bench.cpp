@@ -21,9 +21,7 @@
 //   ndsip_bench_fleet                          # (F) with 24 hosts, 3 rounds; (S) at 10,000 nodes, 5 changes
 //   ndsip_bench_fleet --hosts 32 --rounds 5 --nodes 10000 --changes 10
 //   ndsip_bench_fleet --skip-fleet | --skip-scale
-#include <fcntl.h>
 #include <sys/wait.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,6 +43,7 @@
 #include "bench_support.hpp"
 #include "lab/lab.hpp"
 #include "lab/lab_topology.hpp"
+#include "lab/netns_thread.hpp"
 #include "lab/process.hpp"
 #include "topology/state.hpp"
 #include "vici/client.hpp"
@@ -313,12 +312,6 @@ json scale_topology(const lab::Host& a, const lab::Host& u, int nodes, int extra
   return doc;
 }
 
-// Enters `netns` for the calling thread only (etcd listens on a lab address).
-void enter_netns(const std::string& netns) {
-  const int fd = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) throw std::runtime_error("cannot enter netns " + netns);
-  ::close(fd);
-}
 
 // What ndsipctl publish does, timed around its transaction: reads etcd, computes the delta of
 // `text` against it and commits it guarded by the publish key.
@@ -327,39 +320,32 @@ struct Committed {
   std::int64_t revision = 0;
 };
 Committed publish_in_process(const std::string& netns, const std::string& endpoint, const std::string& text) {
-  Committed c;
-  std::exception_ptr failed;
-  std::thread t([&] {
-    try {
-      enter_netns(netns);
-      topology::TopologyState state;
-      const topology::Proposal p = state.propose(text);
-      if (!p.problems.empty()) throw std::runtime_error("the topology has problems: " + p.problems.front().to_string());
-      state.commit();
-      const etcd::Layout layout;
-      etcd::ClientSettings settings;
-      settings.endpoints = etcd::parse_endpoints(endpoint);
-      etcd::BlockingClient client(settings);
-      const etcd::RangeResult publish = client.range(layout.publish_key(), "");
-      const etcd::RangeResult objects =
-          client.range(layout.objects_prefix(), etcd::prefix_end(layout.objects_prefix()), publish.header.revision);
-      const etcd::Held held = etcd::held_from(objects, publish, layout);
-      const etcd::Publication change = etcd::publication(state.objects(), held, layout);
-      etcd::PublishRecord record{state.digest(), state.name(), "ndsip_bench_fleet", "", state.objects().size(),
-                                 held.publish ? held.publish->mod_revision : 0};
-      const std::string body = etcd::publish_txn(change, held, record, layout);
-      c.sent = Clock::now();
-      const etcd::TxnResult r = etcd::parse_txn(client.post("/v3/kv/txn", body));
-      c.answered = Clock::now();
-      if (!r.succeeded) throw std::runtime_error("the publish lost its guard");
-      c.revision = r.header.revision;
-    } catch (...) {
-      failed = std::current_exception();
-    }
-  });
-  t.join();
-  if (failed) std::rethrow_exception(failed);
-  return c;
+  // etcd listens on a lab address: the client runs in a thread inside the store's namespace.
+  return lab::in_netns(netns, [&] {
+    Committed c;
+    topology::TopologyState state;
+    const topology::Proposal p = state.propose(text);
+    if (!p.problems.empty()) throw std::runtime_error("the topology has problems: " + p.problems.front().to_string());
+    state.commit();
+    const etcd::Layout layout;
+    etcd::ClientSettings settings;
+    settings.endpoints = etcd::parse_endpoints(endpoint);
+    etcd::BlockingClient client(settings);
+    const etcd::RangeResult publish = client.range(layout.publish_key(), "");
+    const etcd::RangeResult objects =
+        client.range(layout.objects_prefix(), etcd::prefix_end(layout.objects_prefix()), publish.header.revision);
+    const etcd::Held held = etcd::held_from(objects, publish, layout);
+    const etcd::Publication change = etcd::publication(state.objects(), held, layout);
+    etcd::PublishRecord record{state.digest(), state.name(), "ndsip_bench_fleet", "", state.objects().size(),
+                               held.publish ? held.publish->mod_revision : 0};
+    const std::string body = etcd::publish_txn(change, held, record, layout);
+    c.sent = Clock::now();
+    const etcd::TxnResult r = etcd::parse_txn(client.post("/v3/kv/txn", body));
+    c.answered = Clock::now();
+    if (!r.succeeded) throw std::runtime_error("the publish lost its guard");
+    c.revision = r.header.revision;
+    return c;
+  }).get();
 }
 
 // When `vici` shows `want` connections (polled every millisecond), or throws after `limit`.
