@@ -95,6 +95,11 @@ void print_status(const json& s, std::ostream& out) {
     const json missing = k->value("addresses_missing", json::array());
     if (!missing.empty()) out << "ADDRESS NOT ON THIS HOST: " << joined(missing, ", ") << " (its tunnels are held)\n";
     if (!k->value("error", "").empty()) out << "kernel view unavailable: " << k->value("error", "") << "\n";
+    const json stale = k->value("stale", json::array());
+    if (!stale.empty()) {
+      out << "kernel (" << k->value("datapath", "") << "): " << stale.size()
+          << " entries no SA of charon's owns: " << joined(stale, "; ") << "\n";
+    }
   }
   const json creds = s.value("credentials", json::object());
   out << "certificate " << creds.value("state", "")
@@ -106,7 +111,7 @@ void print_status(const json& s, std::ostream& out) {
   if (s.contains("tunnel_counts") || s.contains("polled")) out << "tunnels " << tunnels_line(s) << "\n";
   out << "\n";
   std::vector<Row> rows{{"TUNNEL", "PEER", "REFERENCE POINTS", "ZONE", "STATE", "UPTIME", "REKEY IN", "BYTES IN/OUT",
-                         "PACKETS IN/OUT", "LAST ERROR"}};
+                         "PACKETS IN/OUT", "KERNEL", "LAST ERROR"}};
   for (const auto& t : s["tunnels"]) {
     const std::string state = t.value("state", "");
     // An SA installed this second has an uptime of 0 s, not none: "-" only when not up.
@@ -116,7 +121,7 @@ void print_status(const json& s, std::ostream& out) {
                     has_sa ? duration(t.value("rekey_in_s", 0LL)) : "-",
                     std::to_string(t.value("bytes_in", 0ULL)) + "/" + std::to_string(t.value("bytes_out", 0ULL)),
                     std::to_string(t.value("packets_in", 0ULL)) + "/" + std::to_string(t.value("packets_out", 0ULL)),
-                    t.value("last_error", "").empty() ? "-" : t.value("last_error", "")});
+                    t.value("kernel", "-"), t.value("last_error", "").empty() ? "-" : t.value("last_error", "")});
   }
   print_table(rows, out);
   // The reference points NDS/IP does not cover, so every one is accounted for.

@@ -78,6 +78,8 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
        "VICI connections a large apply spreads its load-conns over (charon works on each in parallel)")
       ("max-initiating", po::value(&max_initiating)->default_value(max_initiating),
        "initiations in flight at once")
+      ("kernel-view", po::value(&c.kernel_view)->default_value(c.kernel_view),
+       "follow this node's addresses and each CHILD_SA's kernel policies or routes over netlink (true/false)")
       ("warn-days", po::value(&c.warn_days)->default_value(c.warn_days), "certificate expiry: warning below")
       ("critical-days", po::value(&c.critical_days)->default_value(c.critical_days), "certificate expiry: critical below")
       ("reauth-batch", po::value(&reauth_batch)->default_value(reauth_batch),

@@ -26,6 +26,9 @@ struct Config {
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds vici_timeout{std::chrono::seconds(30)};
   std::size_t max_initiating = 8;                         // initiations in flight at once
+  // The kernel's view (src/kernel): this node's addresses on the host, and each CHILD_SA's
+  // policies or routes. Off only where charon is not this host's (tests with a scripted peer).
+  bool kernel_view = true;
   std::size_t vici_sessions = 1;                          // VICI connections a full apply spreads over
   int warn_days = 30, critical_days = 7;                 // certificate expiry thresholds
   std::size_t reauth_batch = 4;                          // IKE_SAs re-authenticated at once on rollover

@@ -2,6 +2,7 @@
 // registers its own control commands; nothing here reaches into a part.
 #include "daemon/daemon.hpp"
 
+#include <map>
 #include <set>
 
 #include <systemd/sd-daemon.h>
@@ -9,6 +10,8 @@
 #include "control/answer.hpp"
 #include "control/protocol.hpp"
 #include "daemon/log.hpp"
+#include "kernel/child_sa_from_vici.hpp"
+#include "reconcile/connection_section.hpp"
 
 namespace ndsip::daemon {
 
@@ -55,13 +58,58 @@ Daemon::Daemon(boost::asio::io_context& io, Config config)
     reporter_ = std::make_unique<FleetReporter>(io, settings, etcd::Layout(config_.etcd_prefix),
                                                 config_.node, config_.poll_interval, [this] { return fleet_status(); });
   }
-  addresses_ = std::make_unique<kernel::AddressWatcher>(io, [this](const std::string& address, bool present) {
-    if (addresses_->error().empty()) health_.address_changed(address, present);
-  });
+  if (config_.kernel_view) {
+    addresses_ = std::make_unique<kernel::AddressWatcher>(io, [this](const std::string& address, bool present) {
+      if (addresses_->error().empty()) health_.address_changed(address, present);
+    });
+    inventory_ = std::make_unique<kernel::Inventory>(io);
+  }
   wire();
 }
 
 Daemon::~Daemon() = default;
+
+void Daemon::check_kernel(const std::vector<vici::IkeSa>& sas) {
+  if (!inventory_) return;
+  std::vector<kernel::ChildSaView> views;
+  std::vector<std::string> keys;  // the tunnel of each view from list-sas
+  for (const vici::IkeSa& sa : sas) {
+    for (const vici::ChildSa& child : sa.children) {
+      views.push_back(kernel::view_of(child));
+      keys.push_back(health::Tunnels::key(sa.name, child.name));
+    }
+  }
+  // Trap policies (charon's start_action trap) have no CHILD_SA in list-sas: they are the
+  // plan's, so their kernel entries are owned, not stale.
+  for (const policy::ConnectionPlan& c : topology_.plan()->connections) {
+    for (const policy::ChildPlan& ch : c.children) {
+      if (reconcile::charon_start_action(ch.start_action) != "trap") continue;
+      kernel::ChildSaView v;
+      v.name = ch.name;
+      v.role = kernel::Role::trap;
+      v.flows = kernel::default_flows(ch.mode != "transport");
+      for (const auto& [from, into] : {std::pair{&ch.local_ts, &v.local_ts}, std::pair{&ch.remote_ts, &v.remote_ts}}) {
+        for (const std::string& ts : *from) {
+          if (auto parsed = kernel::TrafficSelector::parse(ts)) into->push_back(*parsed);
+        }
+      }
+      views.push_back(std::move(v));
+    }
+  }
+  last_kernel_ = inventory_->check(views);
+  std::map<std::string, health::Tunnels::KernelCheck> checks;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const kernel::ChildSaStatus& c = last_kernel_.children[i];
+    using V = health::Tunnels::KernelCheck::Verdict;
+    // A gap while a change the kernel announced is still being read back may be gone a
+    // moment later: unknown this time.
+    const V verdict = c.verdict == kernel::Verdict::ok                                  ? V::ok
+                      : c.verdict == kernel::Verdict::missing && last_kernel_.current ? V::missing
+                                                                                        : V::unknown;
+    checks[keys[i]] = {verdict, c.summary()};
+  }
+  health_.kernel_checked(checks);
+}
 
 void Daemon::watch_addresses(const policy::NodePlan& plan) {
   std::set<std::string> mine;
@@ -70,6 +118,7 @@ void Daemon::watch_addresses(const policy::NodePlan& plan) {
       if (a != "%any") mine.insert(a);
     }
   }
+  if (!addresses_) return;
   addresses_->watch(mine);
   // watch() reports nothing itself: where each address stands now. Unknown (netlink not
   // usable) holds nothing: a tunnel is never held on a guess.
@@ -93,6 +142,9 @@ void Daemon::wire() {
     health_.initiate_due();
   });
   health_.on_polled([this] { credentials_.check_peer_expiry(); });
+  health_.on_snapshot([this](const std::vector<vici::IkeSa>& sas) { check_kernel(sas); });
+  // The kernel changed (a route or policy deleted behind charon's back): look now.
+  if (inventory_) inventory_->on_change([this] { health_.poll_soon(); });
   charon_.on_up([this] {
     // Credentials first (connections reference identities), then connections, then
     // initiations (after the apply), then a poll. charon may have restarted: read it.
@@ -228,6 +280,19 @@ namespace {
 constexpr const char* tunnels_placeholder = "@@ndsip tunnel rows@@";
 }  // namespace
 
+Json Daemon::kernel_status() const {
+  if (!inventory_) return {{"enabled", false}};
+  Json stale = Json::array();
+  for (const kernel::Entry& e : last_kernel_.stale) stale.push_back(e.what);
+  std::string error = addresses_->error();
+  if (!last_kernel_.error.empty()) error += (error.empty() ? "" : "; ") + last_kernel_.error;
+  return {{"enabled", true},
+          {"addresses_missing", addresses_->missing()},
+          {"datapath", kernel::to_string(inventory_->datapath())},
+          {"stale", std::move(stale)},
+          {"error", error}};
+}
+
 Json Daemon::status() const {
   // Member by member: update() with a list copies every value twice, and the tunnels are
   // 10,000 rows (a full apply's last_apply names 10,000 connections).
@@ -236,7 +301,7 @@ Json Daemon::status() const {
   a["topology"] = topology_.status();
   a["source"] = etcd_ ? etcd_->status() : Json{{"kind", "push"}};
   a["charon"] = charon_.status();
-  a["kernel"] = {{"addresses_missing", addresses_->missing()}, {"error", addresses_->error()}};
+  a["kernel"] = kernel_status();
   a["credentials"] = credentials_.summary();
   a["last_apply"] = reconciler_.last_apply();
   a["polled"] = health_.polled();

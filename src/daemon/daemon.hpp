@@ -26,6 +26,7 @@
 #include "daemon/state_store.hpp"
 #include "daemon/topology_holder.hpp"
 #include "kernel/address_watcher.hpp"
+#include "kernel/inventory.hpp"
 
 namespace ndsip::daemon {
 
@@ -50,6 +51,8 @@ class Daemon {
  private:
   void wire();
   void watch_addresses(const policy::NodePlan& plan);  // after each adoption
+  void check_kernel(const std::vector<vici::IkeSa>& sas);  // after each list-sas
+  Json kernel_status() const;  // status's "kernel"
   Json status() const;
   Json fleet_status() const;  // what FleetReporter writes to etcd
   void notify_ready_once(const std::string& status);
@@ -69,6 +72,10 @@ class Daemon {
   // tunnels as `address missing`). Without netlink (a unit that forbids it) it stays in its
   // error state and holds nothing.
   std::unique_ptr<kernel::AddressWatcher> addresses_;
+  // The kernel's side of each CHILD_SA charon reports (XFRM policies, or libipsec's routes),
+  // checked after every list-sas; what the last check found unowned, for status.
+  std::unique_ptr<kernel::Inventory> inventory_;
+  kernel::Report last_kernel_;
   std::unique_ptr<FleetReporter> reporter_;  // with it: this node's line in the fleet status
   std::unique_ptr<control::Server> server_;
   boost::asio::steady_timer watchdog_timer_;

@@ -90,6 +90,53 @@ void HealthMonitor::charon_down(const std::string& why) {
   for (auto& [number, f] : std::exchange(waiting_, {})) f();
 }
 
+void HealthMonitor::kernel_checked(const std::map<std::string, health::Tunnels::KernelCheck>& checks) {
+  const auto now = health::Clock::now();
+  for (const std::string& key : tunnels_.observe_kernel(checks, now)) {
+    const health::Tunnel& t = tunnels_.all().at(key);
+    const bool rekey = tunnels_.kernel_repair_started(key) == 0;
+    log("tunnel " + key + ": charon has its CHILD_SA but the kernel lacks " + t.failure_detail + "; " +
+        (rekey ? "rekeying it" : "the rekey did not bring it back: closing the IKE_SA and initiating afresh"));
+    if (rekey) {
+      vici::RekeyArgs args;
+      args.child_id = t.child_uniqueid;
+      charon_.send(vici::request::rekey(args), key, [this, key](const vici::Error& e) {
+        tunnels_.note(tunnels_.all().at(key).connection, health::Failure::rekey_failed, e.what());
+      });
+    } else {
+      reinstall(t.connection, t.child);
+    }
+  }
+  // A first gap: look again in a second rather than at the next poll.
+  for (const auto& [key, t] : tunnels_.all()) {
+    if (t.kernel_gaps == 1) {
+      schedule_poll(std::chrono::seconds(1));
+      break;
+    }
+  }
+}
+
+void HealthMonitor::reinstall(const std::string& connection, const std::string& child) {
+  // kernel-libipsec installs a selector's route with its first policy only, and charon's
+  // trap (start_action trap) keeps that policy across rekeys and new IKE_SAs: every policy of
+  // the selector must go, the SA's and the trap's, before one that brings the route back.
+  auto restart = [this, connection] {
+    tunnels_.initiate_now(connection);
+    poll();
+  };
+  charon_.terminate(connection, [this, connection, child, restart] {
+    charon_.request(vici::request::uninstall(child, connection),
+                    [this, connection, child, restart](std::optional<vici::Error> no_trap, vici::Reply) {
+                      if (no_trap) return restart();  // nothing trapped: the terminate was all
+                      charon_.request(vici::request::install(child, connection),
+                                      [child, restart](std::optional<vici::Error> e, vici::Reply) {
+                                        if (e) log("install of the trap " + child + " failed: " + e->what());
+                                        restart();
+                                      });
+                    });
+  });
+}
+
 void HealthMonitor::address_changed(const std::string& address, bool present) {
   if (!tunnels_.address_changed(address, present, health::Clock::now())) return;
   log(present ? "address " + address + " is on this host again: initiating its tunnels"
@@ -213,8 +260,9 @@ void HealthMonitor::send_poll() {
     applied_at_ = now;
     applied_wall_ = std::chrono::system_clock::now();
     initiate_due();
-    if (on_polled_) on_polled_();
     schedule_poll(settings_.poll_interval);
+    if (on_snapshot_) on_snapshot_(sas);
+    if (on_polled_) on_polled_();
     answered(number);
   });
 }

@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -71,6 +72,17 @@ class HealthMonitor {
   unsigned long long ike_id(const std::string& connection) const;
   // After every applied list-sas (the credentials part checks peers' certificates then).
   void on_polled(std::function<void()> handler) { on_polled_ = std::move(handler); }
+  // Each applied list-sas, for the kernel check (the daemon asks kernel::Inventory and answers
+  // with kernel_checked()).
+  void on_snapshot(std::function<void(const std::vector<vici::IkeSa>&)> handler) { on_snapshot_ = std::move(handler); }
+  // The kernel's side of the CHILD_SAs of the last snapshot, by tunnel key. A gap confirmed
+  // (two checks in a row) degrades the tunnel and is repaired: the CHILD_SA rekeyed first (new
+  // SAs install their kernel state), then, if the gap stays, the IKE_SA closed and initiated
+  // afresh from this end. A first gap asks for another check a second later.
+  void kernel_checked(const std::map<std::string, health::Tunnels::KernelCheck>& checks);
+  // The IKE_SA of `connection` closed, `child`'s trap taken away and installed again, then
+  // initiated afresh: a selector's every policy gone and made again.
+  void reinstall(const std::string& connection, const std::string& child);
 
   void register_commands(control::CommandTable& table);
 
@@ -115,6 +127,7 @@ class HealthMonitor {
   bool soon_armed_ = false;
   health::Clock::time_point soon_first_{};
   std::function<void()> on_polled_;
+  std::function<void(const std::vector<vici::IkeSa>&)> on_snapshot_;
 };
 
 }  // namespace ndsip::daemon

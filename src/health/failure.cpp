@@ -12,7 +12,7 @@ struct Text {
   const char* words;
 };
 
-constexpr std::array<Text, 21> texts = {{
+constexpr std::array<Text, 22> texts = {{
     {Failure::none, "none", ""},
     {Failure::sa_went_down, "sa-went-down", "SA went down"},
     {Failure::connect_timeout, "connect-timeout", "no answer from peer (timeout)"},
@@ -37,6 +37,7 @@ constexpr std::array<Text, 21> texts = {{
      "peer not answering (charon retransmits; the peer may have restarted)"},
     {Failure::charon_unreachable, "charon-unreachable", "charon unreachable"},
     {Failure::address_missing, "address-missing", "address missing"},
+    {Failure::kernel_state_missing, "kernel-state-missing", "kernel state missing"},
 }};
 
 const Text& text_of(Failure f) {

@@ -31,6 +31,7 @@ enum class Failure {
   peer_not_answering,        // charon retransmits to the peer of an established IKE_SA
   charon_unreachable,        // the VICI connection is down
   address_missing,           // none of the connection's local addresses is on the host (detail: which)
+  kernel_state_missing,      // charon says INSTALLED, the kernel lacks its policies/routes (detail: which)
 };
 
 // A stable machine name ("retransmit-timeout"), for JSON and metrics.

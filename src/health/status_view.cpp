@@ -65,6 +65,8 @@ std::string tunnel_rows_text(const Tunnels& tunnels, Clock::time_point now, Cloc
     append_number(out, t.ike_uniqueid);
     out += ",\"initiator\":";
     out += t.initiator ? "true" : "false";
+    out += ",\"kernel\":";
+    append_string(out, t.kernel);
     out += ",\"last_error\":";
     append_string(out, t.last_error());
     out += ",\"packets_in\":";

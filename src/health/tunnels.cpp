@@ -86,6 +86,8 @@ std::vector<std::string> Tunnels::observe(const std::vector<vici::IkeSa>& sas, C
         t.failure = Failure::black_hole;
         t.failure_detail.clear();
         enter(t, State::degraded, now);
+      } else if (t.kernel_gaps >= 2 && same_sa) {
+        enter(t, State::degraded, now);  // charon's word alone: the kernel lacks what it needs
       } else {
         if (t.state != State::up) {
           t.failure = Failure::none;
@@ -101,6 +103,7 @@ std::vector<std::string> Tunnels::observe(const std::vector<vici::IkeSa>& sas, C
     if (seen.count(k)) continue;
     t.established = t.rekey_in = 0;
     t.inbound_flat_since.reset();
+    t.kernel = "-";  // (its gap count stays: a repair that closed the SA must not start over)
     if (t.state == State::connecting && now - t.connecting_since < settings_.connect_timeout) continue;
     if (t.state == State::connecting && t.failure == Failure::none) t.failure = Failure::connect_timeout;
     t.unanswered_ike = 0;
@@ -117,6 +120,45 @@ std::vector<std::string> Tunnels::observe(const std::vector<vici::IkeSa>& sas, C
     if (address_missing(t)) hold_for_address(t, now);
   }
   return degraded;
+}
+
+std::vector<std::string> Tunnels::observe_kernel(const std::map<std::string, KernelCheck>& checks,
+                                                Clock::time_point now) {
+  std::vector<std::string> confirmed;
+  for (auto& [k, t] : tunnels_) {
+    const auto c = checks.find(k);
+    if (c == checks.end()) {
+      t.kernel = "-";
+      continue;
+    }
+    t.kernel = c->second.summary;
+    if (c->second.verdict == KernelCheck::Verdict::unknown) continue;  // never a gap on a guess
+    if (c->second.verdict == KernelCheck::Verdict::ok) {
+      if (t.kernel_gaps >= 2 && t.state == State::degraded && t.failure == Failure::kernel_state_missing) {
+        t.failure = Failure::none;
+        t.failure_detail.clear();
+        enter(t, State::up, now);
+      }
+      t.kernel_gaps = 0;
+      t.kernel_repairs = 0;
+      continue;
+    }
+    // Confirmed at the second check in a row, and again at the 4th, 8th, ...: a repair that
+    // did not bring it back is tried again, less and less often.
+    ++t.kernel_gaps;
+    const bool due = t.kernel_gaps >= 2 && (t.kernel_gaps & (t.kernel_gaps - 1)) == 0;
+    if (!due || (t.state != State::up && t.state != State::degraded)) continue;
+    t.failure = Failure::kernel_state_missing;
+    t.failure_detail = c->second.summary;
+    enter(t, State::degraded, now);
+    confirmed.push_back(k);
+  }
+  return confirmed;
+}
+
+int Tunnels::kernel_repair_started(const std::string& key) {
+  auto it = tunnels_.find(key);
+  return it == tunnels_.end() ? 0 : it->second.kernel_repairs++;
 }
 
 bool Tunnels::address_missing(const Tunnel& t) const {

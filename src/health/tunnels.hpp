@@ -48,6 +48,12 @@ struct Tunnel {
   bool force_initiate = false;
   // The IKE_SA charon retransmits on (0: none): not up until its peer answers again.
   unsigned long long unanswered_ike = 0;
+  // The kernel's side of the CHILD_SA (status's kernel column): "-" (no SA, or not checked),
+  // "ok", "unknown" (the kernel could not be read), or what is missing. A gap counts once it is
+  // seen in two checks in a row (the kernel's copy may lag charon by a moment).
+  std::string kernel = "-";
+  int kernel_gaps = 0;
+  int kernel_repairs = 0;  // repairs tried for the gap (rekey first, then initiating afresh)
   // Black-hole detection: when outbound packets last rose while inbound stayed flat.
   std::optional<Clock::time_point> inbound_flat_since;
   unsigned long long last_packets_in = 0, last_packets_out = 0;
@@ -103,6 +109,18 @@ class Tunnels {
   // connection (the new one of a re-authentication, still being set up) is not this.
   // Returns whether such an established tunnel was there.
   bool unanswered(const std::string& connection, unsigned long long ike_id, Clock::time_point now);
+
+  // The kernel check of the CHILD_SAs just observed, by tunnel key; tunnels not named have
+  // no SA to check. Returns the tunnels whose kernel side is confirmed missing (at the second
+  // check in a row, then the 4th, 8th, ...: each one a repair to try): they are degraded
+  // (`kernel state missing`) until a check finds it back.
+  struct KernelCheck {
+    enum class Verdict { ok, missing, unknown } verdict = Verdict::unknown;
+    std::string summary;  // "ok", "unknown", or what is missing
+  };
+  std::vector<std::string> observe_kernel(const std::map<std::string, KernelCheck>& checks, Clock::time_point now);
+  // A repair of `key`'s confirmed gap starts; returns how many were tried before it.
+  int kernel_repair_started(const std::string& key);
 
   // One of this node's addresses left the host (a virtual IP failed over elsewhere) or came
   // back. A tunnel none of whose local addresses is on the host is down with `address

@@ -1,13 +1,12 @@
 #include "reconcile/connection_section.hpp"
 
 namespace ndsip::reconcile {
-namespace {
 
-// charon's start_action: ndsipd does the initiating itself (paced, from one end), so charon
-// only keeps the trap that drops clear-text traffic while the tunnel is down.
 std::string charon_start_action(const std::string& planned) {
   return planned.find("trap") != std::string::npos ? "trap" : "none";
 }
+
+namespace {
 
 std::string responder_action(const std::string& planned) {
   return planned == "start" || planned == "restart" ? "trap" : planned;

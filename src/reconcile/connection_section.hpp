@@ -3,6 +3,8 @@
 // certificate or CA rollover changes no connection.
 #pragma once
 
+#include <string>
+
 #include "policy/plan.hpp"
 #include "vici/message.hpp"
 
@@ -13,6 +15,10 @@ namespace ndsip::reconcile {
 // first. The other end answers, and keeps traps so its traffic never leaves in clear text.
 bool is_initiator(const std::string& self, const std::string& peer);
 
+// charon's start_action for a child planned with `planned`: ndsipd does the initiating
+// itself (paced, from one end), so charon only keeps the trap that drops clear-text traffic
+// while the tunnel is down ("trap"), or nothing ("none").
+std::string charon_start_action(const std::string& planned);
 // The load-conn body. On the responding end, actions that would make charon initiate
 // ("start", dpd "restart") become "trap".
 vici::Section connection_section(const policy::ConnectionPlan& plan, bool initiator);

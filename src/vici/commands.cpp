@@ -208,6 +208,20 @@ Request rekey(const RekeyArgs& a) {
   return r;
 }
 
+Request install(const std::string& child, const std::string& ike) {
+  Request r = simple("install");
+  r.args.set("child", child);
+  if (!ike.empty()) r.args.set("ike", ike);
+  return r;
+}
+
+Request uninstall(const std::string& child, const std::string& ike) {
+  Request r = simple("uninstall");
+  r.args.set("child", child);
+  if (!ike.empty()) r.args.set("ike", ike);
+  return r;
+}
+
 Request list_sas(const ListSasArgs& a) {
   Request r{"list-sas", {}, "list-sa"};
   if (!a.ike.empty()) r.args.set("ike", a.ike);

@@ -120,6 +120,9 @@ Request list_conns(const std::string& ike = {});
 Request initiate(const InitiateArgs& args);
 Request terminate(const TerminateArgs& args);
 Request rekey(const RekeyArgs& args);
+// A CHILD_SA config's trap policy (start_action trap), installed again or taken away.
+Request install(const std::string& child, const std::string& ike);
+Request uninstall(const std::string& child, const std::string& ike);
 Request list_sas(const ListSasArgs& args = {});
 Request load_cert(CertType type, CertFlag flag, std::string data);
 Request load_key(KeyType type, std::string data);

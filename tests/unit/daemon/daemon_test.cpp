@@ -43,6 +43,7 @@ struct Rig {
     config.node = "gms";
     config.vici_uri = charon.uri();
     config.control_socket = dir.path("ndsipd.sock");
+    config.kernel_view = false;  // charon is the scripted peer: this host's kernel has none of its SAs
     config.state_dir = dir.path("state");
     config.policies_dir = dir.path("policies");
     config.templates_dir = dir.path("templates");

@@ -17,7 +17,8 @@ using nlohmann::json;
 
 namespace {
 
-// HealthMonitor::tunnels() as it was before status_view (commit 3cf9513).
+// HealthMonitor::tunnels() as it was before status_view (commit 3cf9513), with the kernel
+// column added since (issue 13).
 json reference_rows(const health::Tunnels& tunnels, health::Clock::time_point now) {
   json out = json::array();
   for (const auto& [key, t] : tunnels.all()) {
@@ -40,6 +41,7 @@ json reference_rows(const health::Tunnels& tunnels, health::Clock::time_point no
                    {"spi_in", t.spi_in},
                    {"spi_out", t.spi_out},
                    {"reason", health::code(t.failure)},
+                   {"kernel", t.kernel},
                    {"last_error", t.last_error()}});
   }
   return out;

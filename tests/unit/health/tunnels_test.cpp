@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 #include "health/failure.hpp"
 #include "health/tunnels.hpp"
@@ -151,6 +152,42 @@ TEST(Tunnels, AnAddressGoneHoldsItsTunnelsAndItsReturnMakesThemDueAtOnce) {
   EXPECT_NE(std::find(due.begin(), due.end(), "zb_a_p0/a_p0"), due.end());
   t.observe({sa("zb_a_p0", "a_p0", 3, 3)}, now + 4s);
   EXPECT_EQ(p0.state, State::up);
+}
+
+// The kernel's side of an installed CHILD_SA: a gap is a fault only when two checks in a row
+// see it (the kernel's copy may lag charon), then the tunnel is degraded and a repair is due,
+// again at the 4th and 8th check; unknown (the kernel unreadable) is never a gap; ok again
+// makes it up and clears the count.
+TEST(Tunnels, AKernelGapSeenTwiceDegradesAndIsRepairedLessAndLessOften) {
+  health::Tunnels t;
+  t.set_desired(plan_with(1), &reconcile::is_initiator);
+  const auto now = health::Clock::now();
+  const std::string k = "zb_a_p0/a_p0";
+  t.observe({sa("zb_a_p0", "a_p0", 1, 1)}, now);
+  using V = health::Tunnels::KernelCheck::Verdict;
+  const std::map<std::string, health::Tunnels::KernelCheck> gap{{k, {V::missing, "route to 10.0.0.1/32"}}},
+      ok{{k, {V::ok, "ok"}}}, unknown{{k, {V::unknown, "unknown"}}};
+  const health::Tunnel& tun = t.all().at(k);
+  EXPECT_TRUE(t.observe_kernel(unknown, now).empty());
+  EXPECT_TRUE(t.observe_kernel(unknown, now).empty());
+  EXPECT_EQ(tun.state, State::up);
+  EXPECT_TRUE(t.observe_kernel(gap, now).empty());  // once: perhaps the kernel's copy lags
+  EXPECT_EQ(tun.state, State::up);
+  EXPECT_EQ(t.observe_kernel(gap, now), std::vector<std::string>{k});
+  EXPECT_EQ(tun.state, State::degraded);
+  EXPECT_EQ(tun.last_error(), "kernel state missing (route to 10.0.0.1/32)");
+  EXPECT_EQ(tun.kernel, "route to 10.0.0.1/32");
+  // list-sas still shows the same SA installed: not up while the kernel lacks it.
+  t.observe({sa("zb_a_p0", "a_p0", 2, 2)}, now + 1s);
+  EXPECT_EQ(tun.state, State::degraded);
+  EXPECT_TRUE(t.observe_kernel(gap, now).empty());                    // 3rd
+  EXPECT_EQ(t.observe_kernel(gap, now), std::vector<std::string>{k});  // 4th: try again
+  for (int i = 5; i < 8; ++i) EXPECT_TRUE(t.observe_kernel(gap, now).empty()) << i;
+  EXPECT_EQ(t.observe_kernel(gap, now), std::vector<std::string>{k});  // 8th
+  EXPECT_TRUE(t.observe_kernel(ok, now + 2s).empty());
+  EXPECT_EQ(tun.state, State::up);
+  EXPECT_EQ(tun.kernel, "ok");
+  EXPECT_EQ(tun.kernel_gaps, 0);
 }
 
 TEST(Tunnels, ResponderSideIsNeverDue) {
