@@ -69,19 +69,11 @@ Daemon::Daemon(boost::asio::io_context& io, Config config)
 
 Daemon::~Daemon() = default;
 
-void Daemon::check_kernel(const std::vector<vici::IkeSa>& sas) {
-  if (!inventory_) return;
-  std::vector<kernel::ChildSaView> views;
-  std::vector<std::string> keys;  // the tunnel of each view from list-sas
-  for (const vici::IkeSa& sa : sas) {
-    for (const vici::ChildSa& child : sa.children) {
-      views.push_back(kernel::view_of(child));
-      keys.push_back(health::Tunnels::key(sa.name, child.name));
-    }
-  }
-  // Trap policies (charon's start_action trap) have no CHILD_SA in list-sas: they are the
-  // plan's, so their kernel entries are owned, not stale.
-  for (const policy::ConnectionPlan& c : topology_.plan()->connections) {
+// Trap policies (charon's start_action trap) have no CHILD_SA in list-sas: they are the plan's,
+// so their kernel entries are owned, not stale. Made once per adopted plan, not per list-sas.
+void Daemon::plan_trap_views(const policy::NodePlan& plan) {
+  trap_views_.clear();
+  for (const policy::ConnectionPlan& c : plan.connections) {
     for (const policy::ChildPlan& ch : c.children) {
       if (reconcile::charon_start_action(ch.start_action) != "trap") continue;
       kernel::ChildSaView v;
@@ -93,9 +85,22 @@ void Daemon::check_kernel(const std::vector<vici::IkeSa>& sas) {
           if (auto parsed = kernel::TrafficSelector::parse(ts)) into->push_back(*parsed);
         }
       }
-      views.push_back(std::move(v));
+      trap_views_.push_back(std::move(v));
     }
   }
+}
+
+void Daemon::check_kernel(const std::vector<vici::IkeSa>& sas) {
+  if (!inventory_) return;
+  std::vector<kernel::ChildSaView> views;
+  std::vector<std::string> keys;  // the tunnel of each view from list-sas
+  for (const vici::IkeSa& sa : sas) {
+    for (const vici::ChildSa& child : sa.children) {
+      views.push_back(kernel::view_of(child));
+      keys.push_back(health::Tunnels::key(sa.name, child.name));
+    }
+  }
+  views.insert(views.end(), trap_views_.begin(), trap_views_.end());
   last_kernel_ = inventory_->check(views);
   std::map<std::string, health::Tunnels::KernelCheck> checks;
   for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -131,6 +136,7 @@ void Daemon::wire() {
     reconciler_.set_desired(plan);
     health_.set_desired(*plan);
     watch_addresses(*plan);
+    if (inventory_) plan_trap_views(*plan);
     credentials_.set_plan(plan);
   });
   reconciler_.on_applied([this](const std::vector<std::string>& restored) {

@@ -52,6 +52,7 @@ class Daemon {
   void wire();
   void watch_addresses(const policy::NodePlan& plan);  // after each adoption
   void check_kernel(const std::vector<vici::IkeSa>& sas);  // after each list-sas
+  void plan_trap_views(const policy::NodePlan& plan);       // after each adoption
   Json kernel_status() const;  // status's "kernel"
   Json status() const;
   Json fleet_status() const;  // what FleetReporter writes to etcd
@@ -76,6 +77,7 @@ class Daemon {
   // checked after every list-sas; what the last check found unowned, for status.
   std::unique_ptr<kernel::Inventory> inventory_;
   kernel::Report last_kernel_;
+  std::vector<kernel::ChildSaView> trap_views_;  // the adopted plan's traps, for every check
   std::unique_ptr<FleetReporter> reporter_;  // with it: this node's line in the fleet status
   std::unique_ptr<control::Server> server_;
   boost::asio::steady_timer watchdog_timer_;

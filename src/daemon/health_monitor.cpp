@@ -98,11 +98,7 @@ void HealthMonitor::kernel_checked(const std::map<std::string, health::Tunnels::
     log("tunnel " + key + ": charon has its CHILD_SA but the kernel lacks " + t.failure_detail + "; " +
         (rekey ? "rekeying it" : "the rekey did not bring it back: closing the IKE_SA and initiating afresh"));
     if (rekey) {
-      vici::RekeyArgs args;
-      args.child_id = t.child_uniqueid;
-      charon_.send(vici::request::rekey(args), key, [this, key](const vici::Error& e) {
-        tunnels_.note(tunnels_.all().at(key).connection, health::Failure::rekey_failed, e.what());
-      });
+      rekey_child(key);
     } else {
       reinstall(t.connection, t.child);
     }
@@ -286,8 +282,12 @@ void HealthMonitor::answered(std::uint64_t number) {
 
 void HealthMonitor::rekey_black_hole(const std::string& key) {
   // Degraded: rekey the CHILD_SA so fresh SAs replace the stuck ones.
-  const health::Tunnel& t = tunnels_.all().at(key);
   log("tunnel " + key + " degraded (outbound rising, inbound flat); rekeying");
+  rekey_child(key);
+}
+
+void HealthMonitor::rekey_child(const std::string& key) {
+  const health::Tunnel& t = tunnels_.all().at(key);
   vici::RekeyArgs args;
   args.child_id = t.child_uniqueid;
   charon_.send(vici::request::rekey(args), key, [this, key](const vici::Error& e) {

@@ -105,6 +105,7 @@ class HealthMonitor {
   void on_log(const vici::Message& m);
   void on_retransmit(const std::string& connection, unsigned long long ike_id, int n);
   void rekey_black_hole(const std::string& key);
+  void rekey_child(const std::string& key);  // fresh SAs for the tunnel's CHILD_SA; a refusal is noted
 
   CharonLink& charon_;
   HealthSettings settings_;
