@@ -262,3 +262,29 @@ TEST_F(ViciCharon, CharonKilledIsReportedAndSessionReconnects) {
   // A restarted charon has forgotten everything loaded over VICI: the daemon must re-apply.
   EXPECT_FALSE(contains(c.get_conns(), "survivor"));
 }
+
+// A standby connection (a second SEG of the domain, issue 14) keeps its IKE_SA up with no
+// CHILD_SA, so its peer's health is known before traffic moves to it: charon 5.9.8
+// initiates an IKE_SA alone when `initiate` names only the connection (RFC 6023 childless
+// initiation, which the peer must allow; charon's default does).
+TEST_F(ViciCharon, InitiateWithOnlyTheConnectionEstablishesAnIkeSaWithoutChildren) {
+  vici::Client ca(10s), cb(10s);
+  ca.connect(a_->vici_uri);
+  cb.connect(b_->vici_uri);
+  lab::program_tunnel(ca, cb, *lab_, *a_, *b_);
+  const std::string conn_a = lab::connection_name(*a_, *b_);
+  ca.initiate({"", conn_a, 10000, false});
+  const std::vector<vici::IkeSa> sas = ca.list_sas({conn_a, {}, false});
+  ASSERT_EQ(sas.size(), 1u);
+  EXPECT_EQ(sas[0].state, "ESTABLISHED");
+  EXPECT_TRUE(sas[0].children.empty()) << "the IKE_SA came up with a CHILD_SA";
+  // The child then comes up on that IKE_SA, not a new one.
+  ca.initiate({lab::child_name(*a_, *b_), conn_a, 10000, false});
+  const std::vector<vici::IkeSa> after = ca.list_sas({conn_a, {}, false});
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].uniqueid, sas[0].uniqueid);
+  EXPECT_EQ(after[0].children.size(), 1u);
+  ca.terminate({{}, conn_a, {}, {}, false, 5000});
+  ca.unload_conn(conn_a);
+  cb.unload_conn(lab::connection_name(*b_, *a_));
+}
