@@ -66,8 +66,8 @@ struct Scale {
 
 // The hub (this lab host) and `peers` VAL servers that exist only on paper. The hub's name
 // sorts last, so it answers and never initiates: the bench measures programming, not 10,000
-// initiations to nowhere. `changed_peer` gets a /31 instead of a /32 (one connection
-// changes); `elsewhere` adds a second SEAL server and a VAL server using it, nodes the hub has
+// initiations to nowhere. `changed_peer` protects a second /32, from a range no node uses
+// (one connection changes); `elsewhere` adds a second SEAL server and a VAL server using it, nodes the hub has
 // no relation with (a delta that does not touch the hub).
 std::string hub_topology(const lab::Host& hub, int peers, int changed_peer, bool elsewhere = false) {
   json doc = {{"version", 1}, {"name", "bench"}};
@@ -78,10 +78,11 @@ std::string hub_topology(const lab::Host& hub, int peers, int changed_peer, bool
   doc["service_uses"] = json::array();
   for (int i = 0; i < peers; ++i) {
     const std::string name = "val-" + std::to_string(1000 + i);
-    const std::string prefix = paper_ip(2 * i + 2) + (i == changed_peer ? "/31" : "/32");
+    json protects = {paper_ip(2 * i + 2) + "/32"};
+    if (i == changed_peer) protects.push_back(paper_ip(2 * peers + 20) + "/32");
     doc["nodes"].push_back({{"name", name}, {"role", "val-server"}, {"domain", "core"},
                             {"addresses", {paper_ip(2 * i + 1)}}, {"identity", name + ".bench.example"},
-                            {"protects", {prefix}}});
+                            {"protects", protects}});
     doc["service_uses"].push_back({{"val_server", name}, {"seal_server", hub.name},
                                    {"services", {"group-management"}}});
   }

@@ -96,7 +96,37 @@ std::vector<Hop> path(const Model& t, const Node& x, const Node& y) {
   return hops;
 }
 
-std::vector<std::string> prefixes(const Node& n) { return n.protects; }
+bool is_v6(const std::string& address) { return address.find(':') != std::string::npos; }
+
+// Which address families a list of prefixes or addresses has.
+struct Families {
+  bool v4 = false, v6 = false;
+};
+Families families(const std::vector<std::string>& texts) {
+  Families f;
+  for (const std::string& t : texts) (is_v6(t) ? f.v6 : f.v4) = true;
+  return f;
+}
+
+// The prefixes `n` protects (as written, or defaulted from its addresses) of the families
+// the other end of the pair protects too: a packet goes from one end's selector to the
+// other's, so a prefix of a family the other end lacks could never carry one.
+std::vector<std::string> prefixes(const Node& n, const Node& other) {
+  const Families keep = families(other.protects);
+  std::vector<std::string> out;
+  for (const std::string& p : n.protects) {
+    if (is_v6(p) ? keep.v6 : keep.v4) out.push_back(p);
+  }
+  return out;
+}
+
+// A node as one end of a Za hop: a SEG (listed in its domain's segs, dedicated or integrated),
+// or a node of a domain without SEGs, which runs Za itself.
+std::string za_role(const Model& t, const Node& n) {
+  const topology::Domain* d = t.domain(n.domain);
+  if (d && std::find(d->segs.begin(), d->segs.end(), n.name) != d->segs.end()) return "SEG";
+  return "node (" + n.domain + " has no SEG)";
+}
 
 std::string template_for(const std::set<std::string>& points) {
   // Reference point -> template file stem.
@@ -113,8 +143,6 @@ bool same_behaviour(const Template& a, const Template& b, Zone zone) {
   return pa == pb && a.start_action == b.start_action && a.close_action == b.close_action &&
          a.dpd_action == b.dpd_action;
 }
-
-bool is_v6(const std::string& address) { return address.find(':') != std::string::npos; }
 
 }  // namespace
 
@@ -257,10 +285,15 @@ std::set<std::string> Planner::apply(const topology::ModelChange& change) {
   auto pairs_of = [&](const auto& index, const std::string& n) {
     if (auto it = index.find(n); it != index.end()) dirty.insert(it->second.begin(), it->second.end());
   };
+  std::set<std::string> capif_ends;
   auto touched = [&](const std::string& n) {
     self_changed.insert(n);
     pairs_of(c.by_node, n);  // it is an end or a SEG of these: its addresses and identity show
     pairs_of(c.ends_of, n);  // its domain decides their path
+    // Its domain decides whether its CAPIF partners list CAPIF-2 or CAPIF-2e.
+    if (auto it = c.capif_of.find(n); it != c.capif_of.end()) {
+      for (const Pair& k : it->second) capif_ends.insert({k.first, k.second});
+    }
   };
   // A domain's CA and SEGs show in its members' plans and, through the paths, in their peers'.
   auto domain_members = [&](const std::string& d) {
@@ -268,7 +301,6 @@ std::set<std::string> Planner::apply(const topology::ModelChange& change) {
       for (const std::string& m : it->second) touched(m);
     }
   };
-  std::set<std::string> capif_ends;
   auto relation = [&](const std::string& a, const std::string& b, bool via_capif) {
     if (via_capif) {
       capif_ends.insert({a, b});
@@ -470,10 +502,18 @@ std::map<std::string, ConnectionPlan> Planner::Context::connections(const std::s
       // "_" separates: node names use only [a-z0-9-], and "." would be read as a path by
       // swanctl's settings parser.
       child.name = near.name + "_" + far.name;
-      // Every prefix each end protects, as written (or defaulted from its addresses). Prefixes
-      // of a family the other end lacks are not dropped yet: the SEG planner issue does that.
-      child.local_ts = prefixes(near);
-      child.remote_ts = prefixes(far);
+      // Every prefix each end protects of a family the other end protects too, on every hop
+      // of the path alike (the hops' own families need not be the pair's: ESP carries IPv6 in
+      // IPv4 and the reverse).
+      child.local_ts = prefixes(near, far);
+      child.remote_ts = prefixes(far, near);
+      if (child.local_ts.empty() || child.remote_ts.empty()) {
+        // Refused by the topology's rule 39 before a plan is made; a model built otherwise
+        // gets no child whose empty selectors charon would read as "this host's address".
+        c.problems.push_back({pair.x + " and " + pair.y +
+                              " protect no common address family (IPv4/IPv6); no packet between them could "
+                              "be carried"});
+      }
       child.esp_proposals = profile.esp_proposals;
       child.mode = profile.mode;
       child.rekey_time = profile.esp_rekey_time;
@@ -491,7 +531,9 @@ std::map<std::string, ConnectionPlan> Planner::Context::connections(const std::s
       } else if (hop.template_name.empty()) {
         kind = "Za end to end, " + self->domain + " <-> " + peer_node.domain;
       } else if (hop.zone == Zone::za) {
-        kind = "SEG <-> SEG, Za " + self->domain + " <-> " + peer_node.domain;
+        // One end may be a node of a domain without SEGs: say so rather than "SEG <-> SEG".
+        kind = za_role(index, *self) + " <-> " + za_role(index, peer_node) + ", Za " + self->domain + " <-> " +
+               peer_node.domain;
       } else if (near.name == name || far.name == name) {
         kind = "to own SEG " + peer + ", Zb";
       } else {
@@ -499,7 +541,7 @@ std::map<std::string, ConnectionPlan> Planner::Context::connections(const std::s
       }
       if (c.why.empty()) c.why = kind;
       child.why = common::join(pair.reasons, "; ");
-      c.children.push_back(std::move(child));
+      if (!child.local_ts.empty() && !child.remote_ts.empty()) c.children.push_back(std::move(child));
     }
   }
 
@@ -553,8 +595,11 @@ NodePlan Planner::Context::assemble(const std::string& name, ConnectionList conn
   if (auto it = capif_of.find(name); it != capif_of.end()) {
     for (const Pair& k : it->second) {
       const topology::ServiceUse& use = capif.at(k);
+      // TS 33.122: CAPIF-2 inside the SEAL server's (the API provider's) trust domain,
+      // CAPIF-2e from outside it.
+      const bool inside = index.node(use.val_server).domain == index.node(use.seal_server).domain;
       outside.push_back({std::string(refpoint::seal_s) + " (CAPIF)", name == use.val_server ? use.seal_server : use.val_server,
-                         "CAPIF-2e security (TS 33.122), no tunnel",
+                         inside ? "CAPIF-2 security (TS 33.122), no tunnel" : "CAPIF-2e security (TS 33.122), no tunnel",
                          use.val_server + " reaches " + use.seal_server + " through CAPIF (" + service_list(use.services) + ")",
                          OutsideKind::capif});
     }

@@ -107,4 +107,21 @@ std::string to_text(const Prefix& prefix) {
 
 Prefix host_prefix(const IpAddress& address) { return Prefix{address, address.bits()}; }
 
+std::optional<Prefix> span_of(std::string_view text) {
+  if (text.find('/') == std::string_view::npos) {
+    const auto address = parse_ip(text);
+    if (!address) return std::nullopt;
+    return host_prefix(*address);
+  }
+  const PrefixParse r = parse_prefix(text);
+  if (r.error != PrefixError::none) return std::nullopt;
+  return r.prefix;
+}
+
+Prefix truncated(const Prefix& prefix, int length) {
+  Prefix out{prefix.address, length};
+  clear_host_bits(out.address, length);
+  return out;
+}
+
 }  // namespace ndsip::topology::detail

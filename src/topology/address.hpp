@@ -47,4 +47,11 @@ std::string to_text(const Prefix& prefix);
 // The address as a single-host prefix (/32 or /128).
 Prefix host_prefix(const IpAddress& address);
 
+// A canonical value of the draft as the span of addresses it stands for: an address as its
+// host prefix, "address/length" as that prefix; nullopt for anything else.
+std::optional<Prefix> span_of(std::string_view text);
+
+// `prefix` cut to its first `length` bits (length <= prefix.length).
+Prefix truncated(const Prefix& prefix, int length);
+
 }  // namespace ndsip::topology::detail

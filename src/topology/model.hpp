@@ -46,7 +46,7 @@ struct ServiceUse {
   std::string val_server;           // Node::name, role val-server
   std::string seal_server;          // Node::name, role seal-server
   std::vector<Service> services;    // each must be offered by the SEAL server
-  bool via_capif = false;           // reached through CAPIF: CAPIF-2e (TS 33.122) applies, no tunnel
+  bool via_capif = false;           // reached through CAPIF: CAPIF-2/2e (TS 33.122) applies, no tunnel
 };
 
 // Two SEAL servers that interconnect (SEAL-E; SEALDD-E for data delivery), across domains or

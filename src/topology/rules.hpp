@@ -11,15 +11,20 @@
 //   std::vector<std::string> node_names(), domain_names()          distinct, in document order (hints)
 //   bool listed_seg(name)            the node is listed in the segs of its own domain
 //   Where first_address(text), first_prefix(text)   the first (node position, item) holding it
+//   addresses_inside(Prefix, f)      f(Where, const DraftNode&) for every node address in it
+//   prefixes_inside(Prefix, f)       f(length, Where, const DraftNode&) for every "protects"
+//                                    entry in it (the prefix itself included)
 //   std::size_t first_identity(lowercase text)      the first node position holding it
 //   std::size_t first_use(val, seal), first_interconnect(a, b) (a < b)
 #pragma once
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "topology/address.hpp"
 #include "topology/draft.hpp"
 #include "topology/report.hpp"
 
@@ -102,19 +107,60 @@ class Rules {
             "identity " + quote(*n.identity) + " is already used at " + pointer(node_ptr(first), "identity"));
       }
     }
-    // The same prefix behind two nodes would give two tunnels the same traffic selector.
+    // What a prefix takes in is this node's traffic alone: one problem per prefix at most, the
+    // first of these.
     for (std::size_t k = 0; k < n.protects.size(); ++k) {
       if (!n.protects[k]) continue;
-      if (const Where first = v_.first_prefix(*n.protects[k]); first != Where{i, k}) {
+      const std::string& text = *n.protects[k];
+      // Rule 29: the same prefix behind two nodes would give two tunnels the same selector.
+      if (const Where first = v_.first_prefix(text); first != Where{i, k}) {
         add(item(i, "protects", k),
-            "prefix " + quote(*n.protects[k]) + " is already protected at " + item(first.first, "protects", first.second));
+            "prefix " + quote(text) + " is already protected at " + item(first.first, "protects", first.second));
+        continue;
+      }
+      const std::optional<Prefix> span = span_of(text);
+      if (!span) continue;
+      // Rule 37: another node's address inside is that node's IKE end point, and its default
+      // selector: the tunnel would take in its traffic (its IKE packets, or packets sent in its
+      // name by this node's peer). An address this node holds too is rule 25's, reported there.
+      std::optional<Where> taken;
+      const DraftNode* owner = nullptr;
+      v_.addresses_inside(*span, [&](Where w, const DraftNode& h) {
+        if (w.first == i || (taken && *taken < w)) return;
+        if (std::find(n.addresses.begin(), n.addresses.end(), h.addresses[w.second]) != n.addresses.end()) return;
+        taken = w;
+        owner = &h;
+      });
+      if (taken) {
+        add(item(i, "protects", k), "prefix " + quote(text) + " takes in " + quote(*owner->addresses[taken->second]) +
+                                        ", the address of " + who(*owner) + " at " +
+                                        item(taken->first, "addresses", taken->second) +
+                                        "; a node protects its own traffic, never another node's IKE end point or "
+                                        "default traffic selector");
+        continue;
+      }
+      // Rule 38: a prefix of another domain inside: that domain's SEG would send its own
+      // traffic into the Za tunnel. Reported at the wider prefix, which takes the other in.
+      if (!n.domain) continue;
+      const DraftNode* other = nullptr;
+      v_.prefixes_inside(*span, [&](int length, Where w, const DraftNode& h) {
+        if (length == span->length || !h.domain || *h.domain == *n.domain || (taken && *taken < w)) return;
+        taken = w;
+        other = &h;
+      });
+      if (taken) {
+        add(item(i, "protects", k), "prefix " + quote(text) + " of domain " + quote(*n.domain) + " takes in " +
+                                        quote(*other->protects[taken->second]) + ", protected in domain " +
+                                        quote(*other->domain) + " at " + item(taken->first, "protects", taken->second) +
+                                        "; the traffic selectors of two domains must not overlap");
       }
     }
   }
 
   void use(std::size_t i, const DraftUse& u) {
     const std::string ptr = pointer("/service_uses", i);
-    if (u.val_server) expect_role(*u.val_server, pointer(ptr, "val_server"), Role::val_server, "");
+    const DraftNode* val =
+        u.val_server ? expect_role(*u.val_server, pointer(ptr, "val_server"), Role::val_server, "") : nullptr;
     const DraftNode* seal =
         u.seal_server ? expect_role(*u.seal_server, pointer(ptr, "seal_server"), Role::seal_server, "") : nullptr;
     if (services_known(seal)) {
@@ -129,6 +175,9 @@ class Rules {
       if (const std::size_t first = v_.first_use(*u.val_server, *u.seal_server); first != i) {
         add(ptr, quote(*u.val_server) + " already uses " + quote(*u.seal_server) + " at " +
                      pointer("/service_uses", first) + "; merge the two entries");
+      } else if (val && seal && !u.via_capif) {
+        // Through CAPIF there is no tunnel (CAPIF-2/2e security instead): nothing to carry.
+        share_family(ptr, *u.val_server, *val, *u.seal_server, *seal);
       }
     }
   }
@@ -154,6 +203,8 @@ class Rules {
     if (const std::size_t first = v_.first_interconnect(x, y); first != i) {
       add(pointer(ptr, "between"), quote(*ic.a) + " and " + quote(*ic.b) + " are already interconnected at " +
                                        pointer("/interconnects", first) + "; merge the two entries");
+    } else if (a && b) {
+      share_family(ptr, *ic.a, *a, *ic.b, *b);
     }
   }
 
@@ -176,6 +227,49 @@ class Rules {
       return nullptr;
     }
     return n;
+  }
+
+  // `role "name"`, or the node's position when it has no readable name.
+  std::string who(const DraftNode& n) const {
+    const std::string role = n.role ? to_string(*n.role) : "node";
+    return n.name ? role + " " + quote(*n.name) : "a " + role + " without a name";
+  }
+
+  // The address families a node's traffic selectors have (1 IPv4, 2 IPv6) and where they are
+  // written: its "protects", else its addresses (the default). Nothing when a value there
+  // was already reported, as malformed or as another node's (rules 25 and 29): the families
+  // are not known then.
+  struct Families {
+    int bits = 0;
+    std::string where;
+  };
+  std::optional<Families> families(const std::string& name, const DraftNode& n) const {
+    const auto& texts = n.has_protects ? n.protects : n.addresses;
+    if (texts.empty()) return std::nullopt;
+    const std::size_t position = v_.node_position(name);
+    Families f;
+    for (std::size_t k = 0; k < texts.size(); ++k) {
+      if (!texts[k]) return std::nullopt;
+      const Where first = n.has_protects ? v_.first_prefix(*texts[k]) : v_.first_address(*texts[k]);
+      if (first != Where{position, k}) return std::nullopt;
+      f.bits |= texts[k]->find(':') == std::string::npos ? 1 : 2;
+    }
+    f.where = pointer(node_ptr(position), n.has_protects ? "protects" : "addresses") +
+              (n.has_protects ? "" : ", by default");
+    return f;
+  }
+
+  // Rule 39: the two ends of a tunnel protect a common address family. Each hop may carry
+  // either family inside the other, but a packet goes from one end's selector to the other's,
+  // so with none in common (an IPv4-only VAL server and an IPv6-only SEAL server behind SEGs)
+  // no packet could ever use the tunnel.
+  void share_family(const std::string& ptr, const std::string& x, const DraftNode& nx, const std::string& y,
+                    const DraftNode& ny) {
+    const auto fx = families(x, nx), fy = families(y, ny);
+    if (!fx || !fy || (fx->bits & fy->bits) != 0) return;
+    auto only = [](int bits) { return bits == 1 ? "IPv4" : "IPv6"; };
+    add(ptr, quote(x) + " protects only " + only(fx->bits) + " (" + fx->where + ") and " + quote(y) + " only " +
+                 only(fy->bits) + " (" + fy->where + "); no packet between them could be carried");
   }
 
   // Whether the node's list of services could be read in full: only then is "not offered"

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "topology/decode.hpp"
+#include "topology/nets.hpp"
 #include "topology/rules.hpp"
 #include "topology/split.hpp"
 #include "topology/stages.hpp"
@@ -74,6 +75,8 @@ struct TopologyState::Impl {
 
   // Who holds a unique value, who refers to whom: what a change makes worth checking again.
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::size_t>>> address_holders, prefix_holders;
+  // The same by the addresses they span: whose prefix takes in whose address or prefix.
+  NetIndex<std::pair<std::string, std::size_t>> address_nets, prefix_nets;
   std::unordered_map<std::string, std::vector<std::string>> identity_holders;  // lowercase identity
   std::unordered_map<std::string, std::set<Pair>> uses_of, interconnects_of;   // node -> relations naming it
   std::unordered_map<std::string, std::set<std::string>> seg_listers;          // node -> domains listing it
@@ -123,12 +126,26 @@ struct TopologyState::Impl {
     }
   }
 
+  static void net(NetIndex<std::pair<std::string, std::size_t>>& nets, const std::string& text,
+                  const std::pair<std::string, std::size_t>& who, bool add) {
+    const auto span = span_of(text);
+    if (!span) return;
+    if (add) {
+      nets.add(*span, who);
+    } else {
+      nets.remove(*span, who);
+    }
+  }
   void index(const std::string& name, const DraftNode& n, bool add) {
     for (std::size_t k = 0; k < n.addresses.size(); ++k) {
-      if (n.addresses[k]) hold(address_holders, *n.addresses[k], std::pair(name, k), add);
+      if (!n.addresses[k]) continue;
+      hold(address_holders, *n.addresses[k], std::pair(name, k), add);
+      net(address_nets, *n.addresses[k], std::pair(name, k), add);
     }
     for (std::size_t k = 0; k < n.protects.size(); ++k) {
-      if (n.protects[k]) hold(prefix_holders, *n.protects[k], std::pair(name, k), add);
+      if (!n.protects[k]) continue;
+      hold(prefix_holders, *n.protects[k], std::pair(name, k), add);
+      net(prefix_nets, *n.protects[k], std::pair(name, k), add);
     }
     if (n.identity) hold(identity_holders, lower(*n.identity), name, add);
     if (n.domain) link(members, *n.domain, name, add);
@@ -156,10 +173,16 @@ struct TopologyState::Impl {
     add_all(seg_listers, name, out.domains);
     add_all(uses_of, name, out.uses);
     add_all(interconnects_of, name, out.interconnects);
-    // Whoever shares a unique value: which of them is "first" can change.
+    // Whoever shares a unique value: which of them is "first" can change, and with it whether
+    // their relations' address families are known (rule 39 leaves a repeated value to rule 25
+    // or 29).
     auto holders = [&](const auto& index, const std::string& key) {
       if (auto it = index.find(key); it != index.end()) {
-        for (const auto& h : it->second) out.nodes.insert(h.first);
+        for (const auto& h : it->second) {
+          out.nodes.insert(h.first);
+          add_all(uses_of, h.first, out.uses);
+          add_all(interconnects_of, h.first, out.interconnects);
+        }
       }
     };
     for (const auto& a : n.addresses) {
@@ -168,6 +191,16 @@ struct TopologyState::Impl {
     for (const auto& p : n.protects) {
       if (p) holders(prefix_holders, *p);
     }
+    // Whoever's prefix takes in an address or prefix of this node (rules 37 and 38): its
+    // problem comes or goes with this node's address, prefix, domain or role.
+    auto wider = [&](const std::optional<std::string>& text) {
+      if (!text) return;
+      if (const auto span = span_of(*text)) {
+        prefix_nets.around(*span, [&](int, const std::pair<std::string, std::size_t>& h) { out.nodes.insert(h.first); });
+      }
+    };
+    for (const auto& a : n.addresses) wider(a);
+    for (const auto& p : n.protects) wider(p);
     if (n.identity) {
       if (auto it = identity_holders.find(lower(*n.identity)); it != identity_holders.end()) {
         out.nodes.insert(it->second.begin(), it->second.end());
@@ -216,6 +249,18 @@ struct TopologyState::Impl {
     return first;
   }
   detail::Where first_address(const std::string& a) const { return first_of(address_holders.at(a)); }
+  template <class F>
+  void addresses_inside(const Prefix& p, F&& f) const {
+    address_nets.inside(p, [&](int, const std::pair<std::string, std::size_t>& h) {
+      f(detail::Where{where.nodes.at(h.first), h.second}, nodes.at(h.first).draft);
+    });
+  }
+  template <class F>
+  void prefixes_inside(const Prefix& p, F&& f) const {
+    prefix_nets.inside(p, [&](int length, const std::pair<std::string, std::size_t>& h) {
+      f(length, detail::Where{where.nodes.at(h.first), h.second}, nodes.at(h.first).draft);
+    });
+  }
   detail::Where first_prefix(const std::string& p) const { return first_of(prefix_holders.at(p)); }
   std::size_t first_identity(const std::string& id) const {
     std::size_t first = SIZE_MAX;

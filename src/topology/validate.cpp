@@ -1,5 +1,6 @@
 #include "topology/validate.hpp"
 
+#include "topology/nets.hpp"
 #include "topology/rules.hpp"
 
 #include <algorithm>
@@ -31,10 +32,14 @@ class DraftView {
       const DraftNode& n = d.nodes[i];
       if (n.name && node_index_.emplace(*n.name, i).second) node_names_.push_back(*n.name);
       for (std::size_t k = 0; k < n.addresses.size(); ++k) {
-        if (n.addresses[k]) address_.emplace(*n.addresses[k], Where{i, k});
+        if (!n.addresses[k]) continue;
+        address_.emplace(*n.addresses[k], Where{i, k});
+        if (const auto span = span_of(*n.addresses[k])) address_nets_.add(*span, Where{i, k});
       }
       for (std::size_t k = 0; k < n.protects.size(); ++k) {
-        if (n.protects[k]) prefix_.emplace(*n.protects[k], Where{i, k});
+        if (!n.protects[k]) continue;
+        prefix_.emplace(*n.protects[k], Where{i, k});
+        if (const auto span = span_of(*n.protects[k])) prefix_nets_.add(*span, Where{i, k});
       }
       if (n.identity) identity_.emplace(lower(*n.identity), i);
     }
@@ -75,6 +80,14 @@ class DraftView {
   Where first_address(const std::string& a) const { return address_.at(a); }
   Where first_prefix(const std::string& p) const { return prefix_.at(p); }
   std::size_t first_identity(const std::string& id) const { return identity_.at(id); }
+  template <class F>
+  void addresses_inside(const Prefix& p, F&& f) const {
+    address_nets_.inside(p, [&](int, Where w) { f(w, d_.nodes[w.first]); });
+  }
+  template <class F>
+  void prefixes_inside(const Prefix& p, F&& f) const {
+    prefix_nets_.inside(p, [&](int length, Where w) { f(length, w, d_.nodes[w.first]); });
+  }
   std::size_t first_use(const std::string& val, const std::string& seal) const { return uses_.at({val, seal}); }
   std::size_t first_interconnect(const std::string& a, const std::string& b) const { return interconnects_.at({a, b}); }
 
@@ -83,6 +96,7 @@ class DraftView {
   std::unordered_map<std::string, std::size_t> domain_index_, node_index_;
   std::vector<std::string> domain_names_, node_names_;
   std::unordered_map<std::string_view, Where> address_, prefix_;
+  NetIndex<Where> address_nets_, prefix_nets_;
   std::unordered_map<std::string, std::size_t> identity_;
   std::map<std::pair<std::string, std::string>, std::size_t> uses_, interconnects_;
   std::unordered_set<std::string> listed_segs_;

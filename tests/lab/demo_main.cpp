@@ -204,7 +204,7 @@ int main(int argc, char** argv) {
                   p.from->inner_addr.c_str(), p.to->inner_addr.c_str(), replies, p.via);
       failures += replies == 5 ? 0 : 1;
     }
-    std::printf("  val-2  -> gms-a  no tunnel: CAPIF-2e security applies (TS 33.122)\n");
+    std::printf("  val-2  -> gms-a  no tunnel: CAPIF-2 security applies (TS 33.122)\n");
     std::printf("\nESP counters after the pings:\n");
     for (lab::Host* h : {&gms_a, &seg_a, &seg_b, &gms_b}) {
       std::string out;

@@ -144,3 +144,29 @@ TEST(IncrementalPlanning, ADeltaPlansOnlyItsNeighbourhood) {
   ASSERT_TRUE(p.problems.empty());
   EXPECT_EQ(planner.apply(p.model), (std::set<std::string>{"gms-a", "seg-a", "seg-b", "val-b"}));
 }
+
+// A VAL server that reaches its SEAL server through CAPIF moves to another domain: its
+// partner's plan says CAPIF-2e now instead of CAPIF-2, so the partner re-plans too, though
+// it has no tunnel with the VAL server.
+TEST(IncrementalPlanning, ACapifPartnerReplansWhenTheOtherEndChangesDomain) {
+  const std::string before = R"({"version": 1, "name": "n",
+    "domains": [{"name": "a", "ca_id": "CN=A"}, {"name": "b", "ca_id": "CN=B"}],
+    "nodes": [
+      {"name": "gms-a", "role": "seal-server", "domain": "a", "services": ["group-management"], "addresses": ["192.0.2.1"], "identity": "gms-a.example"},
+      {"name": "val-2", "role": "val-server", "domain": "a", "addresses": ["192.0.2.2"], "identity": "val-2.example"}],
+    "service_uses": [{"val_server": "val-2", "seal_server": "gms-a", "services": ["group-management"], "via_capif": true}]})";
+  std::string after = before;
+  after.replace(after.find(R"("domain": "a", "addresses": ["192.0.2.2"])"), 13, R"("domain": "b")");
+  topology::TopologyState state;
+  state.propose(before);
+  state.commit();
+  const policy::Planner fresh_before(*topology::load_topology_text(before).topology, shipped());
+  const policy::NodePlan gms_before = fresh_before.plan("gms-a");
+  policy::Planner planner(*topology::load_topology_text(before).topology, shipped());
+  topology::Proposal p = state.propose(after);
+  ASSERT_TRUE(p.problems.empty());
+  EXPECT_EQ(planner.apply(p.model), (std::set<std::string>{"gms-a", "val-2"}));
+  const auto expected = full_plans(*topology::load_topology_text(after).topology);
+  EXPECT_EQ(rendered(planner.replan(gms_before)), rendered(expected.at("gms-a")));
+  EXPECT_NE(rendered(expected.at("gms-a")).find("CAPIF-2e"), std::string::npos);
+}

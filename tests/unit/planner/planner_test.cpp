@@ -147,7 +147,8 @@ TEST(Planner, CapifPairGetsNoTunnelButIsAccountedFor) {
   EXPECT_TRUE(p.connections.empty());
   ASSERT_EQ(p.outside.size(), 1u);
   EXPECT_EQ(p.outside[0].peer, "gms-a");
-  EXPECT_NE(p.outside[0].protection.find("CAPIF-2e"), std::string::npos);
+  // val-2 is inside gms-a's domain: CAPIF-2, not CAPIF-2e (TS 33.122).
+  EXPECT_EQ(p.outside[0].protection, "CAPIF-2 security (TS 33.122), no tunnel");
   const NodePlan g = policy::plan_node(t, shipped(), "gms-a");
   EXPECT_EQ(find(g, "val-2"), nullptr);
   bool listed = false, uu = false;
@@ -157,6 +158,98 @@ TEST(Planner, CapifPairGetsNoTunnelButIsAccountedFor) {
   }
   EXPECT_TRUE(listed);
   EXPECT_TRUE(uu);
+}
+
+// TS 33.122: CAPIF-2 inside the API provider's trust domain, CAPIF-2e from outside it.
+TEST(Planner, CapifFromAnotherDomainIsCapif2e) {
+  auto t = two_domains(true);
+  t.nodes.push_back(node("val-9", Role::val_server, "operator-b", "192.0.2.190", "203.0.113.90/32"));
+  t.service_uses.push_back({"val-9", "gms-a", {Service::group_management}, true});
+  const auto pol = shipped();
+  const NodePlan v = policy::plan_node(t, pol, "val-9");
+  ASSERT_EQ(v.outside.size(), 1u);
+  EXPECT_EQ(v.outside[0].protection, "CAPIF-2e security (TS 33.122), no tunnel");
+  const NodePlan g = policy::plan_node(t, pol, "gms-a");
+  for (const auto& o : g.outside) {
+    if (o.peer == "val-9") EXPECT_EQ(o.protection, "CAPIF-2e security (TS 33.122), no tunnel");
+    if (o.peer == "val-2") EXPECT_EQ(o.protection, "CAPIF-2 security (TS 33.122), no tunnel");
+  }
+}
+
+// RFC 8247: MODP-2048 (group 14) is a MUST for IKEv2, so a peer SEG limited to it can connect;
+// it is offered last, after every ECP/Curve25519 proposal, for IKE and for CHILD_SA rekeys.
+TEST(Planner, ShippedProfilesOfferModp2048Last) {
+  const auto pol = shipped();
+  for (const char* name : {"za", "zb"}) {
+    const policy::Profile& p = pol.profiles.at(name);
+    ASSERT_FALSE(p.ike_proposals.empty());
+    EXPECT_EQ(p.ike_proposals.back(), "aes128-sha256-modp2048") << name;
+    EXPECT_EQ(p.esp_proposals.back(), "aes128-sha256-modp2048") << name;
+    for (std::size_t i = 0; i + 1 < p.ike_proposals.size(); ++i) {
+      EXPECT_EQ(p.ike_proposals[i].find("modp"), std::string::npos) << name << ": MODP only as the last fallback";
+    }
+  }
+}
+
+// A Za hop from a SEG to a node of a domain without SEGs is not SEG <-> SEG.
+TEST(Planner, ZaHopToADomainWithoutSegSaysSo) {
+  auto t = two_domains(true);
+  t.domains[1].segs.clear();
+  t.nodes.pop_back();  // seg-b
+  const auto pol = shipped();
+  const NodePlan seg = policy::plan_node(t, pol, "seg-a");
+  const ConnectionPlan* c = find(seg, "gms-b");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->zone, Zone::za);
+  EXPECT_EQ(c->why.rfind("SEG <-> node (operator-b has no SEG), Za operator-a <-> operator-b", 0), 0u) << c->why;
+  const NodePlan gms = policy::plan_node(t, pol, "gms-b");
+  const ConnectionPlan* back = find(gms, "seg-a");
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->why.rfind("node (operator-b has no SEG) <-> SEG, Za operator-b <-> operator-a", 0), 0u) << back->why;
+  // Both ends SEGs: as before.
+  const NodePlan both = policy::plan_node(two_domains(true), pol, "seg-a");
+  const ConnectionPlan* za = find(both, "seg-b");
+  ASSERT_NE(za, nullptr);
+  EXPECT_EQ(za->why.rfind("SEG <-> SEG, Za operator-a <-> operator-b", 0), 0u) << za->why;
+}
+
+// A child carries only the families both ends protect: a dual-stack end's IPv6 prefix does not
+// go into a child with an IPv4-only end, on a direct hop or through the SEGs.
+TEST(Planner, ChildrenCarryOnlyTheFamiliesBothEndsProtect) {
+  auto t = two_domains(true);
+  for (auto& n : t.nodes) {
+    if (n.name == "gms-a") n.protects = {"198.51.100.10/32", "2001:db8:a:10::/64"};
+  }
+  const auto pol = shipped();
+  const NodePlan v = policy::plan_node(t, pol, "val-1");
+  const ConnectionPlan* c = find(v, "gms-a");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->children[0].remote_ts, std::vector<std::string>{"198.51.100.10/32"});
+  const NodePlan seg = policy::plan_node(t, pol, "seg-a");
+  const ConnectionPlan* za = find(seg, "seg-b");
+  ASSERT_NE(za, nullptr);
+  EXPECT_EQ(za->children[0].name, "gms-a_gms-b");
+  EXPECT_EQ(za->children[0].local_ts, std::vector<std::string>{"198.51.100.10/32"});
+  EXPECT_TRUE(v.problems.empty());
+}
+
+// Through SEGs every hop has a family, but the pair has none in common: the plan says so and
+// gives no child with selectors of two families (a topology file is refused earlier, rule 39).
+TEST(Planner, NoCommonFamilyEndToEndIsAProblem) {
+  auto t = two_domains(true);
+  for (auto& n : t.nodes) {
+    if (n.name == "gms-b") n.protects = {"2001:db8:b:10::/64"};
+  }
+  const NodePlan s = policy::plan_node(t, shipped(), "seg-a");
+  ASSERT_FALSE(s.problems.empty());
+  EXPECT_NE(s.problems[0].message.find("gms-a and gms-b protect no common address family"), std::string::npos)
+      << s.problems[0].message;
+  const ConnectionPlan* za = find(s, "seg-b");
+  ASSERT_NE(za, nullptr);
+  for (const auto& child : za->children) {
+    for (const auto& ts : child.local_ts) EXPECT_EQ(ts.find(':'), std::string::npos) << child.name;
+    for (const auto& ts : child.remote_ts) EXPECT_EQ(ts.find(':'), std::string::npos) << child.name;
+  }
 }
 
 TEST(Planner, NoCommonAddressFamilyIsAProblem) {

@@ -222,6 +222,52 @@ const Case cases[] = {
      "prefix \"198.51.100.10/32\" is already protected at /nodes/0/protects/0"},
     {"protects_twice_in_node", add("/nodes/0/protects/-", "\"198.51.100.10/32\""),
      "/nodes/0/protects/1", "is already protected at /nodes/0/protects/0"},
+    // Rule 37: a prefix takes in no other node's address (its IKE end point, or its default
+    // traffic selector): the same traffic would be behind two nodes.
+    {"protects_other_nodes_address", replace("/nodes/0/protects/0", "\"192.0.2.20/32\""),
+     "/nodes/0/protects/0",
+     "prefix \"192.0.2.20/32\" takes in \"192.0.2.20\", the address of val-server \"val-1\" at "
+     "/nodes/1/addresses/0"},
+    {"protects_seg_address", add("/nodes/1/protects", "[\"192.0.2.0/30\"]"), "/nodes/1/protects/0",
+     "takes in \"192.0.2.1\", the address of seg \"seg-a\" at /nodes/2/addresses/0"},
+    {"protects_address_in_other_domain", add("/nodes/3/protects", "[\"192.0.2.16/28\"]"),
+     "/nodes/3/protects/0", "the address of val-server \"val-1\" at /nodes/1/addresses/0"},
+    {"protects_address_first_named", add("/nodes/3/protects", "[\"192.0.2.0/24\"]"),
+     "/nodes/3/protects/0", "the address of seal-server \"gms-a\" at /nodes/0/addresses/0"},
+    // Its own 2001:db8::10 inside is fine; val-1's 2001:db8::20 is not.
+    {"protects_address_v6",
+     patched(R"([{"op": "add", "path": "/nodes/0/protects/-", "value": "2001:db8::/64"},
+                 {"op": "add", "path": "/nodes/1/addresses/-", "value": "2001:db8::20"}])"),
+     "/nodes/0/protects/1", "takes in \"2001:db8::20\", the address of val-server \"val-1\" at /nodes/1/addresses/1"},
+    // An address two nodes hold is rule 25's, once, not also a prefix taking it in.
+    {"protects_own_address_held_twice",
+     patched(R"([{"op": "add", "path": "/nodes/1/protects", "value": ["192.0.2.20/32"]},
+                 {"op": "replace", "path": "/nodes/3/addresses/0", "value": "192.0.2.20"}])"),
+     "/nodes/3/addresses/0", "address \"192.0.2.20\" is already used at /nodes/1/addresses/0"},
+    // Rule 38: no overlap between the prefixes of two domains, reported at the wider one.
+    {"protects_overlap_across_domains", add("/nodes/3/protects", "[\"198.51.100.0/24\"]"),
+     "/nodes/3/protects/0",
+     "prefix \"198.51.100.0/24\" of domain \"operator-b\" takes in \"198.51.100.10/32\", protected in "
+     "domain \"operator-a\" at /nodes/0/protects/0"},
+    {"protects_overlap_across_domains_earlier_wider",
+     patched(R"([{"op": "replace", "path": "/nodes/0/protects/0", "value": "198.51.100.0/24"},
+                 {"op": "add", "path": "/nodes/3/protects", "value": ["198.51.100.128/25"]}])"),
+     "/nodes/0/protects/0",
+     "takes in \"198.51.100.128/25\", protected in domain \"operator-b\" at /nodes/3/protects/0"},
+    // Equal prefixes in two domains stay rule 29's.
+    {"protects_same_prefix_across_domains", add("/nodes/3/protects", "[\"198.51.100.10/32\"]"),
+     "/nodes/3/protects/0", "is already protected at /nodes/0/protects/0"},
+    // Rule 39: the two ends of a tunnel protect a common address family.
+    {"use_no_common_family", replace("/nodes/1/addresses", "[\"2001:db8::20\"]"), "/service_uses/0",
+     "\"val-1\" protects only IPv6 (/nodes/1/addresses, by default) and \"gms-a\" only IPv4 "
+     "(/nodes/0/protects)"},
+    {"interconnect_no_common_family", replace("/nodes/3/addresses", "[\"2001:db8::110\"]"),
+     "/interconnects/0",
+     "\"gms-a\" protects only IPv4 (/nodes/0/protects) and \"gms-b\" only IPv6 (/nodes/3/addresses, by "
+     "default)"},
+    {"use_no_common_family_explicit",
+     add("/nodes/1/protects", "[\"2001:db8:1::/64\"]"), "/service_uses/0",
+     "\"val-1\" protects only IPv6 (/nodes/1/protects)"},
     // service_uses.
     {"use_not_object", add("/service_uses/-", "\"val-1\""), "/service_uses/1", "must be an object"},
     {"use_unknown_val_server", replace("/service_uses/0/val_server", "\"val-2\""),
