@@ -10,7 +10,10 @@ namespace {
 
 long long seconds(Clock::duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
 
-const char* shown_state(const Tunnel& t) { return t.revoked() ? "revoked" : to_string(t.state); }
+const char* shown_state(const Tunnel& t) {
+  if (t.revoked()) return "revoked";
+  return t.standby && t.state == State::down ? "standby" : to_string(t.state);
+}
 
 }  // namespace
 
@@ -110,10 +113,14 @@ Json tunnel_rows(const Tunnels& tunnels, Clock::time_point now, Clock::duration 
 }
 
 Json tunnel_counts(const Tunnels& tunnels) {
-  std::size_t up = 0, connecting = 0, down = 0, degraded = 0, revoked = 0;
+  std::size_t up = 0, connecting = 0, down = 0, degraded = 0, revoked = 0, standby = 0;
   for (const auto& [key, t] : tunnels.all()) {
     if (t.revoked()) {
       ++revoked;
+      continue;
+    }
+    if (t.standby && t.state == State::down) {
+      ++standby;
       continue;
     }
     switch (t.state) {
@@ -124,7 +131,8 @@ Json tunnel_counts(const Tunnels& tunnels) {
     }
   }
   return {{"total", tunnels.all().size()}, {"up", up},           {"connecting", connecting},
-          {"down", down},                  {"degraded", degraded}, {"revoked", revoked}};
+          {"down", down},                  {"degraded", degraded}, {"revoked", revoked},
+          {"standby", standby}};
 }
 
 std::string utc_time(std::chrono::system_clock::time_point t) {

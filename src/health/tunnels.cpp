@@ -36,6 +36,7 @@ void Tunnels::set_desired(const policy::NodePlan& plan,
       t.profile = c.profile;
       t.reference_points = ch.reference_points;
       t.initiator = initiator(plan.node, c.peer);
+      t.standby = c.standby;
       t.local_addrs = c.local_addrs;
       next.emplace(k, std::move(t));
     }
@@ -216,7 +217,8 @@ std::vector<std::string> Tunnels::due(Clock::time_point now, std::size_t limit) 
   std::size_t busy = connecting();
   for (const auto& [k, t] : tunnels_) {
     if (busy >= limit) break;
-    if ((t.initiator || t.force_initiate) && t.state == State::down && now >= t.next_attempt && !address_missing(t)) {
+    if ((t.initiator || t.force_initiate) && !t.standby && t.state == State::down && now >= t.next_attempt &&
+        !address_missing(t)) {
       out.push_back(k);
       ++busy;
     }
@@ -227,7 +229,8 @@ std::vector<std::string> Tunnels::due(Clock::time_point now, std::size_t limit) 
 std::optional<Clock::time_point> Tunnels::next_due(Clock::time_point now) const {
   std::optional<Clock::time_point> first;
   for (const auto& [k, t] : tunnels_) {
-    if ((t.initiator || t.force_initiate) && t.state == State::down && t.next_attempt > now && !address_missing(t)) {
+    if ((t.initiator || t.force_initiate) && !t.standby && t.state == State::down && t.next_attempt > now &&
+        !address_missing(t)) {
       if (!first || t.next_attempt < *first) first = t.next_attempt;
     }
   }

@@ -36,6 +36,10 @@ std::string connection_digest(const ConnectionPlan& c) {
   field(canon, c.rekey_time);
   field(canon, c.dpd_delay);
   field(canon, c.dpd_timeout);
+  if (c.standby) {  // only then, so an active hop's digest is what it was before standby existed
+    field(canon, "standby");
+    field(canon, c.standby_for);
+  }
   field(canon, std::to_string(c.children.size()));
   for (const ChildPlan& ch : c.children) {
     field(canon, ch.name);

@@ -57,6 +57,12 @@ struct ConnectionPlan {
   std::vector<std::string> ike_proposals;
   std::string rekey_time, dpd_delay, dpd_timeout;
   std::vector<ChildPlan> children;
+  // A hop through a domain's second (third, ...) SEG (docs/planner.md "Redundant SEGs"): loaded
+  // in charon, but its children get no start or close action and ndsipd never initiates them,
+  // so a host never holds two CHILD_SAs with the same selectors. `standby_for` names the
+  // active hop it stands in for (the same pairs through the preferred SEGs).
+  bool standby = false;
+  std::string standby_for;
   std::vector<std::string> problems;  // this connection's (NodePlan::problems holds them all)
 };
 
@@ -120,14 +126,14 @@ class ConnectionList {
   std::vector<Ptr> items_;
 };
 
-// A reference point of the node that NDS/IP does not cover (TLS, or CAPIF-2e).
+// A reference point of the node that NDS/IP does not cover (TLS, or CAPIF-2 / CAPIF-2e).
 enum class OutsideKind { tls, capif };
 const char* to_string(OutsideKind kind);  // "tls" / "capif"
 
 struct OutsidePoint {
   std::string reference_point;  // "SEAL-UU", "KM-UU", "SEAL-S (CAPIF)", ...
   std::string peer;             // node name, or "" for UE-facing points
-  std::string protection;       // "TLS, outside NDS/IP" / "CAPIF-2e security (TS 33.122), no tunnel"
+  std::string protection;       // "TLS, outside NDS/IP" / "CAPIF-2[e] security (TS 33.122), no tunnel"
   std::string why;
   OutsideKind kind = OutsideKind::tls;
 };

@@ -129,6 +129,10 @@ std::string render_json(const NodePlan& plan) {
                            {"dpd_delay", c.dpd_delay},
                            {"dpd_timeout", c.dpd_timeout},
                            {"children", children}});
+    if (c.standby) {  // present only on standby hops
+      connections.back()["standby"] = true;
+      connections.back()["standby_for"] = c.standby_for;
+    }
   }
   json outside = json::array();
   for (const OutsidePoint& o : plan.outside) {
@@ -160,6 +164,7 @@ std::string render_swanctl(const NodePlan& plan) {
     out += "  # " + c.why + "\n";
     out += "  # reference points " + join(c.reference_points, ", ") + "; " + to_string(c.zone) +
            ", profile " + c.profile + ", digest " + c.digest + "\n";
+    if (c.standby) out += "  # standby for " + c.standby_for + "\n";
     open(out, 1, c.name);
     line(out, 2, "version", "2");
     line(out, 2, "local_addrs", c.local_addrs);
@@ -189,8 +194,9 @@ std::string render_swanctl(const NodePlan& plan) {
       line(out, 4, "mode", ch.mode);
       line(out, 4, "rekey_time", ch.rekey_time);
       line(out, 4, "life_time", ch.life_time);
-      line(out, 4, "start_action", ch.start_action);
-      line(out, 4, "close_action", ch.close_action);
+      // A standby hop is never started nor restarted by charon (see ConnectionPlan::standby).
+      line(out, 4, "start_action", c.standby ? "none" : ch.start_action);
+      line(out, 4, "close_action", c.standby ? "none" : ch.close_action);
       line(out, 4, "dpd_action", ch.dpd_action);
       close(out, 3);
     }

@@ -41,8 +41,10 @@ vici::Section connection_section(const policy::ConnectionPlan& c, bool initiator
     child.set("mode", ch.mode);
     if (!ch.rekey_time.empty()) child.set("rekey_time", ch.rekey_time);
     if (!ch.life_time.empty()) child.set("life_time", ch.life_time);
-    child.set("start_action", charon_start_action(ch.start_action));
-    child.set("close_action", initiator ? ch.close_action : responder_action(ch.close_action));
+    // A standby hop (a second SEG's) is never started nor restarted by charon: its selectors
+    // are the active hop's, and a host must not hold both.
+    child.set("start_action", c.standby ? "none" : charon_start_action(ch.start_action));
+    child.set("close_action", c.standby ? "none" : initiator ? ch.close_action : responder_action(ch.close_action));
     child.set("dpd_action", initiator ? ch.dpd_action : responder_action(ch.dpd_action));
   }
   return conn;

@@ -137,9 +137,9 @@ TEST(StatusView, SaAgesAreCountedOnFromTheLastListSas) {
 TEST(StatusView, CountsPerStateAsTheRowsShowThem) {
   const auto now = health::Clock::now();
   const json counts = health::tunnel_counts(every_state(now));
-  EXPECT_EQ(counts, json({{"total", 5}, {"up", 1}, {"connecting", 1}, {"down", 1}, {"degraded", 1}, {"revoked", 1}}));
+  EXPECT_EQ(counts, json({{"total", 5}, {"up", 1}, {"connecting", 1}, {"down", 1}, {"degraded", 1}, {"revoked", 1}, {"standby", 0}}));
   EXPECT_EQ(health::tunnel_counts(health::Tunnels{}),
-            json({{"total", 0}, {"up", 0}, {"connecting", 0}, {"down", 0}, {"degraded", 0}, {"revoked", 0}}));
+            json({{"total", 0}, {"up", 0}, {"connecting", 0}, {"down", 0}, {"degraded", 0}, {"revoked", 0}, {"standby", 0}}));
 }
 
 TEST(StatusView, UtcTime) {
