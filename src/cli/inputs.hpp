@@ -15,6 +15,7 @@ struct Inputs {
   std::optional<topology::Topology> topology;
   policy::PolicySet policies;
   std::vector<std::string> problems;  // formatted, one line each, prefixed with their file
+  std::vector<std::string> notes;     // the plans' notes (an idle SEG), when there is no problem
 };
 
 // $NDSIP_DATA_DIR, else the directory the build was configured with.

@@ -30,6 +30,7 @@ int validate_command(const Args& args, std::ostream& out, std::ostream& err) {
   }
   out << topology_path << ": valid (" << in.topology->nodes.size() << " nodes, "
       << in.topology->domains.size() << " domains)\n";
+  for (const std::string& n : in.notes) out << "note: " << n << "\n";
   return exit_ok;
 }
 

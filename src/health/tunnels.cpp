@@ -36,7 +36,7 @@ void Tunnels::set_desired(const policy::NodePlan& plan,
       t.profile = c.profile;
       t.reference_points = ch.reference_points;
       t.initiator = initiator(plan.node, c.peer);
-      t.standby = c.standby;
+      t.standby = ch.standby;
       t.local_addrs = c.local_addrs;
       next.emplace(k, std::move(t));
     }

@@ -28,7 +28,7 @@ struct Tunnel {
   std::vector<std::string> local_addrs;  // the IKE end points charon may use on this host
   std::vector<std::string> reference_points;
   bool initiator = false;
-  // A standby hop through a second SEG (ConnectionPlan::standby): never initiated; shown as
+  // A standby child through a second SEG (ChildPlan::standby): never initiated; shown as
   // `standby` while it has no SA, and not counted as down.
   bool standby = false;
   // Observed.

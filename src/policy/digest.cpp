@@ -36,10 +36,6 @@ std::string connection_digest(const ConnectionPlan& c) {
   field(canon, c.rekey_time);
   field(canon, c.dpd_delay);
   field(canon, c.dpd_timeout);
-  if (c.standby) {  // only then, so an active hop's digest is what it was before standby existed
-    field(canon, "standby");
-    field(canon, c.standby_for);
-  }
   field(canon, std::to_string(c.children.size()));
   for (const ChildPlan& ch : c.children) {
     field(canon, ch.name);
@@ -52,6 +48,10 @@ std::string connection_digest(const ConnectionPlan& c) {
     field(canon, ch.start_action);
     field(canon, ch.close_action);
     field(canon, ch.dpd_action);
+    if (ch.standby) {  // only then, so an active child's digest is what it was before standby existed
+      field(canon, "standby");
+      field(canon, ch.standby_for);
+    }
   }
   return short_digest(canon);
 }

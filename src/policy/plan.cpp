@@ -30,6 +30,9 @@ struct Hop {
   std::string from, to;  // as seen from `from`; the pair's x side is at `from`'s end
   Zone zone;
   std::string template_name;  // "seg-za", "seg-zb", or "" for the reference points' own
+  // Through a SEG that is not its domain's preferred one: planned, not active (ChildPlan).
+  bool standby = false;
+  std::string standby_for;
 };
 
 std::set<std::string> access_points(const std::vector<Service>& services) {
@@ -76,23 +79,54 @@ struct Model {
   }
 };
 
-// The node that does Za for `n`: itself when it is one of its domain's SEGs or its domain
-// has none (it then runs Za end to end), otherwise its domain's first SEG.
-std::string za_end(const Model& t, const Node& n) {
-  const topology::Domain* d = t.domain(n.domain);
-  if (!d || d->segs.empty()) return n.name;
-  if (std::find(d->segs.begin(), d->segs.end(), n.name) != d->segs.end()) return n.name;
-  return d->segs.front();
+bool listed_seg(const topology::Domain& d, const std::string& node) {
+  return std::find(d.segs.begin(), d.segs.end(), node) != d.segs.end();
 }
 
+// The SEGs that carry a domain's transit, in `segs` order (the first preferred): its
+// dedicated SEGs (role seg); its integrated ones (other roles listed in `segs`) only when it
+// has no dedicated SEG. Integrated SEGs otherwise cover their own pairs alone, so a SEAL
+// server's host is not put on every VAL server's way out of the domain (docs/planner.md).
+std::vector<std::string> transit_segs(const Model& t, const topology::Domain& d) {
+  std::vector<std::string> dedicated;
+  for (const std::string& s : d.segs) {
+    auto it = t.nodes.find(s);
+    if (it != t.nodes.end() && it->second.role == topology::Role::seg) dedicated.push_back(s);
+  }
+  return dedicated.empty() ? d.segs : dedicated;
+}
+
+// The nodes that do Za for `n`, the preferred first: itself when it is one of its domain's
+// SEGs or its domain has none (it then runs Za end to end), otherwise its domain's transit
+// SEGs.
+std::vector<std::string> za_ends(const Model& t, const Node& n) {
+  const topology::Domain* d = t.domain(n.domain);
+  if (!d || d->segs.empty() || listed_seg(*d, n.name)) return {n.name};
+  return transit_segs(t, *d);
+}
+
+// A pair's hops. With several transit SEGs on a side, through every one of them: the hops
+// through the preferred SEGs are active, every other one is standby for them (one active,
+// the others standby on every host: never two CHILD_SAs with the same selectors).
 std::vector<Hop> path(const Model& t, const Node& x, const Node& y) {
   if (x.domain == y.domain) return {{x.name, y.name, Zone::zb, ""}};
-  const std::string sx = za_end(t, x), sy = za_end(t, y);
+  const std::vector<std::string> sx = za_ends(t, x), sy = za_ends(t, y);
+  const bool direct = sx.front() == x.name && sy.front() == y.name;
   std::vector<Hop> hops;
-  if (sx != x.name) hops.push_back({x.name, sx, Zone::zb, "seg-zb"});
-  const bool direct = sx == x.name && sy == y.name;
-  hops.push_back({sx, sy, Zone::za, direct ? "" : "seg-za"});
-  if (sy != y.name) hops.push_back({sy, y.name, Zone::zb, "seg-zb"});
+  for (std::size_t i = 0; i < sx.size(); ++i) {
+    if (sx[i] != x.name) hops.push_back({x.name, sx[i], Zone::zb, "seg-zb", i > 0, i > 0 ? sx.front() : ""});
+  }
+  for (std::size_t i = 0; i < sx.size(); ++i) {
+    for (std::size_t j = 0; j < sy.size(); ++j) {
+      const bool standby = i > 0 || j > 0;
+      const auto& [first, second] = std::minmax(sx.front(), sy.front());
+      hops.push_back({sx[i], sy[j], Zone::za, direct ? "" : "seg-za", standby,
+                      standby ? first + " <-> " + second : ""});
+    }
+  }
+  for (std::size_t j = 0; j < sy.size(); ++j) {
+    if (sy[j] != y.name) hops.push_back({sy[j], y.name, Zone::zb, "seg-zb", j > 0, j > 0 ? sy.front() : ""});
+  }
   return hops;
 }
 
@@ -227,7 +261,10 @@ struct Planner::Context {
     const ProtectedPair& pair = pairs.at(k);
     const Node& x = model.node(pair.x);
     const Node& y = model.node(pair.y);
-    std::set<std::string> on_path = {pair.x, pair.y, za_end(model, x), za_end(model, y)};
+    std::set<std::string> on_path = {pair.x, pair.y};
+    for (const Node* end : {&x, &y}) {
+      for (std::string& s : za_ends(model, *end)) on_path.insert(std::move(s));
+    }
     for (const std::string& n : on_path) by_node[n].insert(k);
     path_of[k] = std::move(on_path);
   }
@@ -309,8 +346,20 @@ std::set<std::string> Planner::apply(const topology::ModelChange& change) {
     }
   };
   // Before: what is about to go.
-  for (const Node& n : change.old_nodes) touched(n.name);
-  for (const Node& n : change.nodes) touched(n.name);
+  // A SEG's role (dedicated or integrated) decides its domain's transit SEGs, and with them
+  // every member's paths.
+  auto seg_of_domain = [&](const Node& n) {
+    const topology::Domain* d = c.model.domain(n.domain);
+    if (d && listed_seg(*d, n.name)) domain_members(n.domain);
+  };
+  for (const Node& n : change.old_nodes) {
+    touched(n.name);
+    seg_of_domain(n);
+  }
+  for (const Node& n : change.nodes) {
+    touched(n.name);
+    seg_of_domain(n);
+  }
   for (const topology::Domain& d : change.old_domains) domain_members(d.name);
   for (const topology::Domain& d : change.domains) domain_members(d.name);
   for (const auto& u : change.old_uses) relation(u.val_server, u.seal_server, u.via_capif);
@@ -430,6 +479,14 @@ std::vector<std::string> plan_problems(const Planner& planner, const Topology& t
   return out;
 }
 
+std::vector<std::string> plan_notes(const Planner& planner, const Topology& t) {
+  std::vector<std::string> out;
+  for (const Node& n : t.nodes) {
+    for (const std::string& note : planner.plan(n.name).notes) out.push_back("plan for " + n.name + ": " + note);
+  }
+  return out;
+}
+
 NodePlan plan_node(const Topology& t, const PolicySet& policies, const std::string& name) {
   return Planner(t, policies).plan(name);
 }
@@ -522,6 +579,8 @@ std::map<std::string, ConnectionPlan> Planner::Context::connections(const std::s
       child.close_action = tp.close_action;
       child.dpd_action = tp.dpd_action;
       child.reference_points.assign(pair.reference_points.begin(), pair.reference_points.end());
+      child.standby = hop.standby;
+      child.standby_for = hop.standby_for;
       c.reference_points.insert(c.reference_points.end(), pair.reference_points.begin(),
                                 pair.reference_points.end());
       // Why this hop exists, for operators: the kind of hop, then what it carries.
@@ -589,6 +648,18 @@ NodePlan Planner::Context::assemble(const std::string& name, ConnectionList conn
     for (const std::string& p : c.problems) plan.problems.push_back({p});
   }
   plan.connections = std::move(connections);
+  // A listed SEG is used, or the plan says why it is not (validate prints it).
+  if (const topology::Domain* d = index.domain(self->domain);
+      d && listed_seg(*d, name) && plan.connections.empty()) {
+    const std::vector<std::string> transit = transit_segs(index, *d);
+    const bool carries_transit = std::find(transit.begin(), transit.end(), name) != transit.end();
+    plan.notes.push_back(
+        name + " is listed in " + d->name + "'s segs but carries nothing: " +
+        (carries_transit ? "no node of " + d->name + " has a pair with another domain"
+                         : "while " + d->name + " has dedicated SEGs (" + common::join(transit, ", ") +
+                               "), a node with an integrated SEG function carries only its own pairs with other "
+                               "domains, and " + name + " has none"));
+  }
 
   // CAPIF relations get no tunnel but are reported by both ends.
   std::vector<OutsidePoint> outside;

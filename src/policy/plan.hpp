@@ -41,6 +41,12 @@ struct ChildPlan {
   std::string start_action, close_action, dpd_action;
   std::vector<std::string> reference_points;  // carried by this child
   std::string why;                            // the relation(s) in the topology behind it
+  // Carried through a domain's second (third, ...) SEG (docs/planner.md "Redundant SEGs"):
+  // loaded in charon with no start or close action and never initiated by ndsipd, so a host
+  // never holds two CHILD_SAs with the same selectors. `standby_for` names the preferred
+  // SEG(s) whose hop is active instead ("seg-a1", "seg-a1 <-> seg-b1").
+  bool standby = false;
+  std::string standby_for;
 };
 
 struct ConnectionPlan {
@@ -57,12 +63,6 @@ struct ConnectionPlan {
   std::vector<std::string> ike_proposals;
   std::string rekey_time, dpd_delay, dpd_timeout;
   std::vector<ChildPlan> children;
-  // A hop through a domain's second (third, ...) SEG (docs/planner.md "Redundant SEGs"): loaded
-  // in charon, but its children get no start or close action and ndsipd never initiates them,
-  // so a host never holds two CHILD_SAs with the same selectors. `standby_for` names the
-  // active hop it stands in for (the same pairs through the preferred SEGs).
-  bool standby = false;
-  std::string standby_for;
   std::vector<std::string> problems;  // this connection's (NodePlan::problems holds them all)
 };
 
@@ -154,6 +154,9 @@ struct NodePlan {
   ConnectionList connections;               // sorted by name
   std::vector<OutsidePoint> outside;        // sorted
   std::vector<PlanProblem> problems;        // the plan is unusable while non-empty
+  // What an operator should know but that does not make the plan unusable: why a SEG listed
+  // in its domain's `segs` carries nothing.
+  std::vector<std::string> notes;
 };
 
 // Plans nodes of one topology. The name look-ups and the protected pairs are built once, so
@@ -196,6 +199,9 @@ class Planner {
 std::vector<std::string> plan_problems(const topology::Topology& topology, const PolicySet& policies);
 // The same with a Planner the caller keeps (to plan its own node from it afterwards).
 std::vector<std::string> plan_problems(const Planner& planner, const topology::Topology& topology);
+
+// The notes of every node's plan, as "plan for <node>: <note>" (validate prints them).
+std::vector<std::string> plan_notes(const Planner& planner, const topology::Topology& topology);
 
 // One node, for callers that plan just one.
 NodePlan plan_node(const topology::Topology& topology, const PolicySet& policies,

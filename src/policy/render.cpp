@@ -73,7 +73,7 @@ std::string render_table(const NodePlan& plan) {
       for (const ChildPlan& ch : c.children) {
         out += "    child " + ch.name + ": " + join(ch.local_ts, ",") + " <=> " +
                join(ch.remote_ts, ",") + " (" + ch.mode + ", " + join(ch.reference_points, ",") +
-               "; " + ch.why + ")\n";
+               "; " + ch.why + ")" + (ch.standby ? " standby for " + ch.standby_for : "") + "\n";
       }
     }
   }
@@ -89,6 +89,7 @@ std::string render_table(const NodePlan& plan) {
          std::to_string(plan.credentials.trusted_ca_ids.size()) + " CA(s)\n";
   for (const std::string& ca : plan.credentials.trusted_ca_ids) out += "  trusted CA: " + ca + "\n";
   for (const PlanProblem& p : plan.problems) out += "problem: " + p.message + "\n";
+  for (const std::string& n : plan.notes) out += "note: " + n + "\n";
   return out;
 }
 
@@ -110,6 +111,10 @@ std::string render_json(const NodePlan& plan) {
                           {"dpd_action", ch.dpd_action},
                           {"reference_points", ch.reference_points},
                           {"why", ch.why}});
+      if (ch.standby) {  // present only on standby children
+        children.back()["standby"] = true;
+        children.back()["standby_for"] = ch.standby_for;
+      }
     }
     connections.push_back({{"name", c.name},
                            {"digest", c.digest},
@@ -129,10 +134,6 @@ std::string render_json(const NodePlan& plan) {
                            {"dpd_delay", c.dpd_delay},
                            {"dpd_timeout", c.dpd_timeout},
                            {"children", children}});
-    if (c.standby) {  // present only on standby hops
-      connections.back()["standby"] = true;
-      connections.back()["standby_for"] = c.standby_for;
-    }
   }
   json outside = json::array();
   for (const OutsidePoint& o : plan.outside) {
@@ -153,6 +154,7 @@ std::string render_json(const NodePlan& plan) {
               {"connections", connections},
               {"outside_nds_ip", outside},
               {"problems", problems}};
+  if (!plan.notes.empty()) doc["notes"] = plan.notes;  // present only when there are some
   return doc.dump(2) + "\n";
 }
 
@@ -164,7 +166,6 @@ std::string render_swanctl(const NodePlan& plan) {
     out += "  # " + c.why + "\n";
     out += "  # reference points " + join(c.reference_points, ", ") + "; " + to_string(c.zone) +
            ", profile " + c.profile + ", digest " + c.digest + "\n";
-    if (c.standby) out += "  # standby for " + c.standby_for + "\n";
     open(out, 1, c.name);
     line(out, 2, "version", "2");
     line(out, 2, "local_addrs", c.local_addrs);
@@ -194,9 +195,10 @@ std::string render_swanctl(const NodePlan& plan) {
       line(out, 4, "mode", ch.mode);
       line(out, 4, "rekey_time", ch.rekey_time);
       line(out, 4, "life_time", ch.life_time);
-      // A standby hop is never started nor restarted by charon (see ConnectionPlan::standby).
-      line(out, 4, "start_action", c.standby ? "none" : ch.start_action);
-      line(out, 4, "close_action", c.standby ? "none" : ch.close_action);
+      // A standby child is never started nor restarted by charon (see ChildPlan::standby).
+      if (ch.standby) out += "        # standby for " + ch.standby_for + "\n";
+      line(out, 4, "start_action", ch.standby ? "none" : ch.start_action);
+      line(out, 4, "close_action", ch.standby ? "none" : ch.close_action);
       line(out, 4, "dpd_action", ch.dpd_action);
       close(out, 3);
     }

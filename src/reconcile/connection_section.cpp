@@ -43,8 +43,8 @@ vici::Section connection_section(const policy::ConnectionPlan& c, bool initiator
     if (!ch.life_time.empty()) child.set("life_time", ch.life_time);
     // A standby hop (a second SEG's) is never started nor restarted by charon: its selectors
     // are the active hop's, and a host must not hold both.
-    child.set("start_action", c.standby ? "none" : charon_start_action(ch.start_action));
-    child.set("close_action", c.standby ? "none" : initiator ? ch.close_action : responder_action(ch.close_action));
+    child.set("start_action", ch.standby ? "none" : charon_start_action(ch.start_action));
+    child.set("close_action", ch.standby ? "none" : initiator ? ch.close_action : responder_action(ch.close_action));
     child.set("dpd_action", initiator ? ch.dpd_action : responder_action(ch.dpd_action));
   }
   return conn;

@@ -75,6 +75,26 @@ TEST(Validate, EveryProblemOnItsOwnLineAndExitOne) {
   EXPECT_GE(std::count(r.out.begin(), r.out.end(), '\n'), 3);
 }
 
+// A SEG listed in `segs` is used or validate says why not (the topology stays valid).
+TEST(Validate, AListedSegThatCarriesNothingIsANote) {
+  const fs::path p = write_temp(R"({"version": 1, "name": "x",
+    "domains": [{"name": "a", "ca_id": "CN=A", "segs": ["gms-a", "seg-a"]},
+                {"name": "b", "ca_id": "CN=B"}],
+    "nodes": [{"name": "gms-a", "role": "seal-server", "domain": "a", "services": ["group-management"],
+               "addresses": ["192.0.2.10"], "identity": "gms-a.example"},
+              {"name": "seg-a", "role": "seg", "domain": "a", "addresses": ["192.0.2.1"], "identity": "seg-a.example"},
+              {"name": "val-1", "role": "val-server", "domain": "a", "addresses": ["192.0.2.20"], "identity": "val-1.example"},
+              {"name": "gms-b", "role": "seal-server", "domain": "b", "services": ["group-management"],
+               "addresses": ["192.0.2.110"], "identity": "gms-b.example"}],
+    "service_uses": [{"val_server": "val-1", "seal_server": "gms-b", "services": ["group-management"]}]})");
+  const Outcome r = run(validate_command, {p.string()});
+  fs::remove(p);
+  EXPECT_EQ(r.code, exit_ok) << r.out << r.err;
+  EXPECT_NE(r.out.find("note: plan for gms-a: gms-a is listed in a's segs but carries nothing"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("note: plan for seg-a"), std::string::npos) << r.out;
+}
+
 TEST(Validate, MissingFileIsAProblemNotACrash) {
   const Outcome r = run(validate_command, {"/nonexistent/topology.json"});
   EXPECT_EQ(r.code, exit_invalid);

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "health/failure.hpp"
+#include "health/status_view.hpp"
 #include "health/tunnels.hpp"
 #include "reconcile/connection_section.hpp"
 
@@ -196,6 +197,34 @@ TEST(Tunnels, ResponderSideIsNeverDue) {
   p.node = "zz";  // "zz" > "p0": the peer initiates
   t.set_desired(p, &reconcile::is_initiator);
   EXPECT_TRUE(t.due(health::Clock::now(), 10).empty());
+}
+
+// A standby child (through a second SEG, ChildPlan::standby) is never initiated: it waits
+// for a failover. It reads `standby` in status and is not counted among the down ones.
+TEST(Tunnels, AStandbyChildIsNeverDueAndNotCountedDown) {
+  health::Tunnels t;
+  policy::NodePlan p = plan_with(2);
+  auto standby = *p.connections.shared(1);
+  standby.children[0].standby = true;
+  standby.children[0].standby_for = "p0";
+  policy::ConnectionList list;
+  list.push_back(p.connections.shared(0));
+  list.push_back(standby);
+  p.connections = list;
+  t.set_desired(p, &reconcile::is_initiator);
+  const auto now = health::Clock::now();
+  const std::vector<std::string> due = t.due(now, 10);
+  EXPECT_EQ(due, std::vector<std::string>{"zb_a_p0/a_p0"});
+  EXPECT_FALSE(t.next_due(now).has_value());
+  const auto counts = health::tunnel_counts(t);
+  EXPECT_EQ(counts.at("standby"), 1);
+  EXPECT_EQ(counts.at("down"), 1);
+  const auto rows = health::tunnel_rows(t, now, 0s);
+  EXPECT_EQ(rows.at(1).at("state"), "standby");
+  // Should charon hold it all the same (the peer initiated it), it is what it is: up.
+  t.observe({sa("zb_a_p1", "a_p1", 1, 1)}, now);
+  EXPECT_EQ(t.all().at("zb_a_p1/a_p1").state, State::up);
+  EXPECT_EQ(health::tunnel_counts(t).at("standby"), 0);
 }
 
 TEST(Tunnels, BlackHoleIsDegradedOnce) {

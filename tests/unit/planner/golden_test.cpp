@@ -72,4 +72,8 @@ INSTANTIATE_TEST_SUITE_P(Examples, Golden,
                                            // golden/*.json: selectors of the families both ends
                                            // protect; a Za hop to a domain without SEGs and
                                            // CAPIF-2 / CAPIF-2e by domain
-                                           "families-through-segs", "seg-and-no-seg"));
+                                           "families-through-segs", "seg-and-no-seg",
+                                           // dedicated SEGs carry the transit, an integrated
+                                           // one its own pairs; two SEGs a side: one active,
+                                           // the other standby
+                                           "redundant-segs"));

@@ -170,3 +170,36 @@ TEST(IncrementalPlanning, ACapifPartnerReplansWhenTheOtherEndChangesDomain) {
   EXPECT_EQ(rendered(planner.replan(gms_before)), rendered(expected.at("gms-a")));
   EXPECT_NE(rendered(expected.at("gms-a")).find("CAPIF-2e"), std::string::npos);
 }
+
+// A listed SEG turns from an integrated one (a VAL server, carrying only its own pairs beside
+// the dedicated seg-a) into a dedicated one: it joins the domain's transit as standby, so every
+// member's paths change, though neither the domain nor the member nodes did.
+TEST(IncrementalPlanning, AListedSegChangingRoleReplansItsDomain) {
+  const std::string before = R"({"version": 1, "name": "n",
+    "domains": [{"name": "a", "ca_id": "CN=A", "segs": ["seg-a", "gw-a"]}, {"name": "b", "ca_id": "CN=B"}],
+    "nodes": [
+      {"name": "seg-a", "role": "seg", "domain": "a", "addresses": ["192.0.2.9"], "identity": "seg-a.example"},
+      {"name": "gw-a", "role": "val-server", "domain": "a", "addresses": ["192.0.2.1"], "identity": "gw-a.example"},
+      {"name": "val-1", "role": "val-server", "domain": "a", "addresses": ["192.0.2.2"], "identity": "val-1.example"},
+      {"name": "gms-b", "role": "seal-server", "domain": "b", "services": ["group-management"], "addresses": ["192.0.2.3"], "identity": "gms-b.example"}],
+    "service_uses": [{"val_server": "val-1", "seal_server": "gms-b", "services": ["group-management"]}]})";
+  std::string after = before;
+  const std::string integrated = R"("name": "gw-a", "role": "val-server")";
+  after.replace(after.find(integrated), integrated.size(), R"("name": "gw-a", "role": "seg")");
+  topology::TopologyState state;
+  state.propose(before);
+  state.commit();
+  policy::Planner planner(*topology::load_topology_text(before).topology, shipped());
+  const Plans old_plans = full_plans(*topology::load_topology_text(before).topology);
+  topology::Proposal p = state.propose(after);
+  ASSERT_TRUE(p.problems.empty()) << p.problems.front().to_string();
+  const std::set<std::string> affected = planner.apply(p.model);
+  const Plans expected = full_plans(*topology::load_topology_text(after).topology);
+  for (const auto& [name, plan] : expected) {
+    if (affected.count(name)) {
+      EXPECT_EQ(rendered(planner.replan(old_plans.at(name))), rendered(plan)) << name;
+    } else {
+      EXPECT_EQ(rendered(old_plans.at(name)), rendered(plan)) << name << " changed but was not named";
+    }
+  }
+}

@@ -283,3 +283,121 @@ TEST(Planner, DeterministicAndDigestTracksContent) {
 TEST(Planner, UnknownNodeThrows) {
   EXPECT_THROW(policy::plan_node(two_domains(true), shipped(), "nope"), std::invalid_argument);
 }
+
+namespace {
+
+// operator-a lists `segs_a` (any of gms-a, seg-a, seg-a2), operator-b seg-b and seg-b2; val-1
+// (operator-a) uses gms-b (operator-b).
+topology::Topology redundant(const std::vector<std::string>& segs_a) {
+  topology::Topology t;
+  t.name = "redundant";
+  t.domains = {{"operator-a", "CN=CA A", segs_a}, {"operator-b", "CN=CA B", {"seg-b", "seg-b2"}}};
+  t.nodes = {node("gms-a", Role::seal_server, "operator-a", "192.0.2.10", "198.51.100.10/32"),
+             node("val-1", Role::val_server, "operator-a", "192.0.2.20", "198.51.100.20/32"),
+             node("seg-a", Role::seg, "operator-a", "192.0.2.1", "192.0.2.1/32"),
+             node("seg-a2", Role::seg, "operator-a", "192.0.2.2", "192.0.2.2/32"),
+             node("gms-b", Role::seal_server, "operator-b", "192.0.2.110", "203.0.113.10/32"),
+             node("seg-b", Role::seg, "operator-b", "192.0.2.101", "192.0.2.101/32"),
+             node("seg-b2", Role::seg, "operator-b", "192.0.2.102", "192.0.2.102/32")};
+  t.service_uses = {{"val-1", "gms-b", {Service::group_management}, false}};
+  return t;
+}
+
+// Every child of a plan that is not standby, as its selectors: a host must never hold two.
+std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> active_selectors(const NodePlan& p) {
+  std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> out;
+  for (const ConnectionPlan& c : p.connections) {
+    for (const policy::ChildPlan& ch : c.children) {
+      if (!ch.standby) out.emplace_back(ch.local_ts, ch.remote_ts);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// TS 33.210 lets a domain have an integrated SEG function and dedicated SEGs: the dedicated
+// SEG carries the domain's transit even when the integrated one is listed first.
+TEST(Planner, DedicatedSegCarriesTransitEvenWhenAnIntegratedOneIsListedFirst) {
+  auto t = redundant({"gms-a", "seg-a"});
+  const auto pol = shipped();
+  const NodePlan v = policy::plan_node(t, pol, "val-1");
+  EXPECT_EQ(find(v, "gms-a"), nullptr) << "val-1's transit must not run through the SEAL server";
+  const ConnectionPlan* to_seg = find(v, "seg-a");
+  ASSERT_NE(to_seg, nullptr);
+  ASSERT_EQ(to_seg->children.size(), 1u);
+  EXPECT_FALSE(to_seg->children[0].standby);
+  const NodePlan s = policy::plan_node(t, pol, "seg-a");
+  ASSERT_NE(find(s, "seg-b"), nullptr);
+  ASSERT_NE(find(s, "val-1"), nullptr);
+  // gms-a has no pair with another domain: it carries nothing, and its plan says why.
+  const NodePlan g = policy::plan_node(t, pol, "gms-a");
+  EXPECT_TRUE(g.connections.empty());
+  ASSERT_EQ(g.notes.size(), 1u);
+  EXPECT_NE(g.notes[0].find("carries only its own pairs"), std::string::npos) << g.notes[0];
+}
+
+// An integrated SEG covers its own pairs: gms-a runs Za to the far SEGs itself.
+TEST(Planner, IntegratedSegCoversItsOwnPairs) {
+  auto t = redundant({"gms-a", "seg-a"});
+  t.interconnects = {{"gms-a", "gms-b", {Service::group_management}}};
+  const auto pol = shipped();
+  const NodePlan g = policy::plan_node(t, pol, "gms-a");
+  EXPECT_EQ(find(g, "seg-a"), nullptr);
+  ASSERT_NE(find(g, "seg-b"), nullptr);
+  EXPECT_EQ(find(g, "seg-b")->zone, Zone::za);
+  EXPECT_TRUE(g.notes.empty());
+  EXPECT_EQ(find(policy::plan_node(t, pol, "seg-a"), "gms-a"), nullptr);
+}
+
+// Two dedicated SEGs a side: every hop through the second ones is planned (no SEG is silently
+// idle) as standby, and no host holds two active children with the same selectors.
+TEST(Planner, SecondSegsAreStandbyAndNoHostHasTwoActiveChildrenWithTheSameSelectors) {
+  const auto t = redundant({"seg-a", "seg-a2"});
+  const auto pol = shipped();
+  const NodePlan v = policy::plan_node(t, pol, "val-1");
+  ASSERT_NE(find(v, "seg-a"), nullptr);
+  ASSERT_NE(find(v, "seg-a2"), nullptr);
+  EXPECT_FALSE(find(v, "seg-a")->children.at(0).standby);
+  EXPECT_TRUE(find(v, "seg-a2")->children.at(0).standby);
+  EXPECT_EQ(find(v, "seg-a2")->children.at(0).standby_for, "seg-a");
+  EXPECT_EQ(find(v, "seg-a")->children.at(0).local_ts, find(v, "seg-a2")->children.at(0).local_ts);
+
+  const NodePlan s2 = policy::plan_node(t, pol, "seg-a2");
+  ASSERT_NE(find(s2, "val-1"), nullptr);
+  ASSERT_NE(find(s2, "seg-b"), nullptr);
+  ASSERT_NE(find(s2, "seg-b2"), nullptr);
+  EXPECT_TRUE(find(s2, "seg-b")->children.at(0).standby);  // seg-a2 is not operator-a's preferred SEG
+  EXPECT_EQ(find(s2, "seg-b")->children.at(0).standby_for, "seg-a <-> seg-b");
+  const NodePlan s1 = policy::plan_node(t, pol, "seg-a");
+  EXPECT_FALSE(find(s1, "seg-b")->children.at(0).standby);
+  EXPECT_TRUE(find(s1, "seg-b2")->children.at(0).standby);
+
+  for (const topology::Node& n : t.nodes) {
+    const NodePlan p = policy::plan_node(t, pol, n.name);
+    auto sel = active_selectors(p);
+    std::sort(sel.begin(), sel.end());
+    EXPECT_EQ(std::adjacent_find(sel.begin(), sel.end()), sel.end()) << n.name << " has two active children alike";
+    EXPECT_TRUE(p.notes.empty()) << n.name << ": " << (p.notes.empty() ? "" : p.notes[0]);
+  }
+}
+
+TEST(Planner, StandbyChildrenSayItInEveryRendering) {
+  const auto t = redundant({"seg-a", "seg-a2"});
+  const NodePlan v = policy::plan_node(t, shipped(), "val-1");
+  EXPECT_NE(policy::render_table(v).find("standby for seg-a"), std::string::npos);
+  EXPECT_NE(policy::render_json(v).find("\"standby_for\": \"seg-a\""), std::string::npos);
+  const std::string swanctl = policy::render_swanctl(v);
+  const std::size_t standby = swanctl.find("zb_val-1_seg-a2");
+  ASSERT_NE(standby, std::string::npos);
+  EXPECT_NE(swanctl.find("start_action = none", standby), std::string::npos);
+  EXPECT_NE(swanctl.find("start_action = trap"), std::string::npos);  // the active one keeps its template's
+}
+
+TEST(Planner, ASegOfADomainWithoutPairsAcrossSaysItCarriesNothing) {
+  auto t = redundant({"seg-a", "seg-a2"});
+  t.service_uses.clear();
+  const NodePlan p = policy::plan_node(t, shipped(), "seg-a2");
+  ASSERT_EQ(p.notes.size(), 1u);
+  EXPECT_NE(p.notes[0].find("no node of operator-a has a pair with another domain"), std::string::npos) << p.notes[0];
+}

@@ -136,3 +136,26 @@ TEST(ConnectionSection, IdentitiesOnlyAndResponderNeverStarts) {
   EXPECT_EQ(rchild->value_or("close_action"), "trap");
   EXPECT_EQ(rchild->value_or("dpd_action"), "trap");
 }
+
+// A standby child (through a second SEG) is loaded but never started or restarted by charon,
+// from either end: a host must not hold it beside the active one with the same selectors.
+TEST(ConnectionSection, AStandbyChildHasNoStartOrCloseAction) {
+  policy::ConnectionPlan c;
+  c.name = "zb_a_seg-2";
+  c.remote_id = "seg-2.example";
+  policy::ChildPlan ch;
+  ch.name = "a_b";
+  ch.start_action = "trap|start";
+  ch.close_action = "start";
+  ch.dpd_action = "restart";
+  ch.standby = true;
+  ch.standby_for = "seg-1";
+  c.children = {ch};
+  for (bool initiator : {true, false}) {
+    const vici::Section s = reconcile::connection_section(c, initiator);
+    const vici::Section* child = s.find_section("children")->find_section("a_b");
+    ASSERT_NE(child, nullptr);
+    EXPECT_EQ(child->value_or("start_action"), "none");
+    EXPECT_EQ(child->value_or("close_action"), "none");
+  }
+}

@@ -26,7 +26,8 @@ class Generator {
   std::size_t below(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
 
   const std::vector<std::string> domains = {"a", "b", "c"};
-  const std::vector<std::string> nodes = {"gms-a", "gms-b", "kms-c", "val-1", "val-2", "val-3", "seg-a", "seg-b"};
+  // seg-b2: a second dedicated SEG of domain b (names ending in 2 are b's).
+  const std::vector<std::string> nodes = {"gms-a", "gms-b", "kms-c", "val-1", "val-2", "val-3", "seg-a", "seg-b", "seg-b2"};
   const std::vector<std::string> services = {"group-management", "key-management", "data-delivery"};
 
   // Each name has a sensible role, domain, address and prefix; mistakes are drawn rarely, so
@@ -128,12 +129,22 @@ class Generator {
     for (const auto& n : nodes) {
       if (chance(75)) doc["nodes"].push_back(node(n));
     }
-    // A domain lists its SEG when there is one (mostly).
+    // A domain lists its SEGs when there are some (mostly): its dedicated ones, and now and
+    // then its SEAL server as an integrated SEG, before or after them.
     for (json& d : doc["domains"]) {
-      const std::string seg = "seg-" + d["name"].get<std::string>();
-      const bool present = std::any_of(doc["nodes"].begin(), doc["nodes"].end(), [&](const json& n) { return n["name"] == seg; });
+      const std::string name = d["name"].get<std::string>();
+      auto present = [&](const std::string& n) {
+        return std::any_of(doc["nodes"].begin(), doc["nodes"].end(), [&](const json& e) { return e["name"] == n; });
+      };
       if (chance(95)) {
-        if (present) d["segs"] = json::array({seg}); else d.erase("segs");
+        json segs = json::array();
+        for (const std::string& seg : {"seg-" + name, "seg-" + name + "2"}) {
+          if (present(seg)) segs.push_back(seg);
+        }
+        if (const std::string gms = "gms-" + name; present(gms) && chance(20)) {
+          segs.insert(chance(50) ? segs.begin() : segs.end(), gms);
+        }
+        if (segs.empty()) d.erase("segs"); else d["segs"] = segs;
       }
     }
     doc["service_uses"] = json::array();
