@@ -53,9 +53,8 @@ std::string joined(const json& list, const char* sep) {
 std::string tunnels_line(const json& s) {
   std::string line;
   if (const auto c = s.find("tunnel_counts"); c != s.end() && c->is_object()) {
-    // Standby hops (a second SEG's) wait by design: not counted among those that should be up.
-    line = std::to_string(c->value("up", 0)) + " of " +
-           std::to_string(c->value("total", 0) - c->value("standby", 0)) + " up";
+    // `total` leaves out standby hops (a second SEG's): they wait by design.
+    line = std::to_string(c->value("up", 0)) + " of " + std::to_string(c->value("total", 0)) + " up";
     for (const char* state : {"connecting", "degraded", "down", "revoked", "standby"}) {
       if (c->value(state, 0) > 0) line += ", " + std::to_string(c->value(state, 0)) + " " + state;
     }

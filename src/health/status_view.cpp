@@ -130,7 +130,9 @@ Json tunnel_counts(const Tunnels& tunnels) {
       case State::degraded: ++degraded; break;
     }
   }
-  return {{"total", tunnels.all().size()}, {"up", up},           {"connecting", connecting},
+  // `total`: the tunnels that should be up; standby ones (a second SEG's) wait by design and
+  // are counted apart, so "up == total" still means all is well (ndsipctl status exits 0).
+  return {{"total", tunnels.all().size() - standby}, {"up", up},           {"connecting", connecting},
           {"down", down},                  {"degraded", degraded}, {"revoked", revoked},
           {"standby", standby}};
 }

@@ -38,6 +38,7 @@
 #include "lab/process.hpp"
 #include "lab/tcp_transfer.hpp"
 #include "ndsipd_fixture.hpp"
+#include "vici/client.hpp"
 
 using namespace ndsip;
 using namespace std::chrono_literals;
@@ -285,6 +286,58 @@ TEST_F(Seg, TrafficCrossesBothSegsAsEspOnlyAndSurvivesRekeysOnEachSeg) {
             << std::chrono::duration<double>(t_up - t0).count() << " s, whole test "
             << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s; wire: "
             << wire.summary() << "\n";
+}
+
+// Two dedicated SEGs in domain a (docs/planner.md, "Dedicated, integrated and redundant
+// SEGs"): every hop through seg-a2 is planned and loaded, but standby; traffic takes the
+// preferred seg-a1, and no host holds a CHILD_SA through seg-a2. (Failing over to it is the
+// next step of issue 14.)
+TEST_F(Seg, WithTwoSegsTrafficTakesThePreferredOneAndTheOtherStandsBy) {
+  lab::Host& val1 = add("val-1");
+  lab::Host& seg_a1 = add("seg-a1");
+  lab::Host& seg_a2 = add("seg-a2");
+  lab::Host& seg_b = add("seg-b");
+  lab::Host& gms_b = add("gms-b");
+  const std::vector<lab::Host*> all{&val1, &seg_a1, &seg_a2, &seg_b, &gms_b};
+  lab_->make_pki();
+  lab::LabTopology t;
+  t.name = "domain a with two SEGs";
+  t.domains = {{"a", {"seg-a1", "seg-a2"}}, {"b", {"seg-b"}}};
+  t.nodes = {{&val1, "val-server", "a", {}},
+             {&seg_a1, "seg", "a", {}},
+             {&seg_a2, "seg", "a", {}},
+             {&seg_b, "seg", "b", {}},
+             {&gms_b, "seal-server", "b", {"group-management"}}};
+  t.uses = {{"val-1", "gms-b", {"group-management"}}};
+  const std::string topo = t.write(lab_->workdir() + "/topology.json");
+  for (lab::Host* seg : {&seg_a1, &seg_a2, &seg_b}) {
+    lab_->make_seg(*seg, lab::seg_local_addresses(plan_json(topo, seg->name)));
+  }
+  for (lab::Host* h : all) start(*h);
+  push_all(t, "topology.json");
+  // ndsipctl status exits 0: every tunnel that should be up is (standby ones are not counted).
+  for (lab::Host* h : all) ASSERT_TRUE(all_up(*h, 30s)) << why(*h);
+
+  const std::map<std::string, json> rows = tunnels(all);
+  std::set<std::string> up, standby;
+  for (const auto& [key, row] : rows) (row["state"] == "up" ? up : standby).insert(key);
+  EXPECT_EQ(up, (std::set<std::string>{"val-1/zb_val-1_seg-a1/val-1_gms-b", "seg-a1/zb_seg-a1_val-1/gms-b_val-1",
+                                       "seg-a1/za_seg-a1_seg-b/val-1_gms-b", "seg-b/za_seg-b_seg-a1/gms-b_val-1",
+                                       "seg-b/zb_seg-b_gms-b/val-1_gms-b", "gms-b/zb_gms-b_seg-b/gms-b_val-1"}))
+      << json(rows).dump(2);
+  EXPECT_EQ(standby, (std::set<std::string>{"val-1/zb_val-1_seg-a2/val-1_gms-b", "seg-a2/zb_seg-a2_val-1/gms-b_val-1",
+                                            "seg-a2/za_seg-a2_seg-b/val-1_gms-b", "seg-b/za_seg-b_seg-a2/gms-b_val-1"}))
+      << json(rows).dump(2);
+  for (const std::string& key : standby) EXPECT_EQ(rows.at(key)["state"], "standby") << key;
+
+  expect_ping_through_two_segs(val1, gms_b);
+  // seg-a2 holds no SA at all: charon there has nothing installed.
+  vici::Client c(5s);
+  c.connect(seg_a2.vici_uri);
+  EXPECT_TRUE(c.list_sas().empty());
+  std::string status;
+  ctl(val1, {"status"}, &status);
+  EXPECT_NE(status.find("1 of 1 up, 1 standby"), std::string::npos) << status;
 }
 
 // The addresses for the SEG step come from the SEG's plan: each local_ts address once, sorted;

@@ -219,6 +219,7 @@ TEST(Tunnels, AStandbyChildIsNeverDueAndNotCountedDown) {
   const auto counts = health::tunnel_counts(t);
   EXPECT_EQ(counts.at("standby"), 1);
   EXPECT_EQ(counts.at("down"), 1);
+  EXPECT_EQ(counts.at("total"), 1);  // the tunnels that should be up
   const auto rows = health::tunnel_rows(t, now, 0s);
   EXPECT_EQ(rows.at(1).at("state"), "standby");
   // Should charon hold it all the same (the peer initiated it), it is what it is: up.
