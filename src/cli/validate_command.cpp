@@ -13,7 +13,7 @@ int validate_command(const Args& args, std::ostream& out, std::ostream& err) {
   po::options_description opts(
       "Usage: ndsipctl validate TOPOLOGY [options]\n\n"
       "Checks a topology file, the policies and the templates, offline. Prints every problem,\n"
-      "one per line as `JSON-pointer: message`; exit 0 when valid, 1 when not, 2 on usage "
+      "one per line as `JSON-pointer: message`; exit 0 when valid, 1 when not, 64 on usage "
       "errors.\n\nOptions");
   add_data_dir_options(opts);
   po::variables_map vm;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the build into a scratch DESTDIR and checks that everything the systemd unit and
 # the example configuration name is where they say: the daemon the unit starts, the
-# policies and templates the configuration points at.
+# policies and templates the configuration points at, and bash completion for ndsipctl.
 set -euo pipefail
 build=$1
 dest=$(mktemp -d /tmp/ndsip-install-XXXXXX)
@@ -19,5 +19,7 @@ for key in policies templates; do
   dir=$(sed -n "s/^$key = //p" "$conf")
   if ls "$dest$dir"/*.json >/dev/null 2>&1; then echo "ok: $key in $dir"; else echo "missing: $dir"; fail=1; fi
 done
+completion=$(find "$dest" -path '*/share/bash-completion/completions/ndsipctl')
+[ -n "$completion" ] && echo "ok: bash completion in ${completion#"$dest"}" || { echo "missing: bash completion for ndsipctl"; fail=1; }
 grep -q '^Type=notify' "$unit" && grep -q '^WatchdogSec=' "$unit" || { echo "unit is not Type=notify with a watchdog"; fail=1; }
 exit $fail
