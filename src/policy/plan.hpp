@@ -41,10 +41,11 @@ struct ChildPlan {
   std::string start_action, close_action, dpd_action;
   std::vector<std::string> reference_points;  // carried by this child
   std::string why;                            // the relation(s) in the topology behind it
-  // Carried through a domain's second (third, ...) SEG (docs/planner.md "Redundant SEGs"):
-  // loaded in charon with no start or close action and never initiated by ndsipd, so a host
-  // never holds two CHILD_SAs with the same selectors. `standby_for` names the preferred
-  // SEG(s) whose hop is active instead ("seg-a1", "seg-a1 <-> seg-b1").
+  // Carried through a domain's second (third, ...) SEG (docs/planner.md, "Dedicated,
+  // integrated and redundant SEGs"): loaded in charon with no start or close action and never
+  // initiated by ndsipd, so a host never holds two CHILD_SAs with the same selectors.
+  // `standby_for` names the preferred SEG(s) whose hop is active instead ("seg-a1",
+  // "seg-a1 <-> seg-b1").
   bool standby = false;
   std::string standby_for;
 };
