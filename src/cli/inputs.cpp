@@ -22,9 +22,9 @@ Inputs load_inputs(const std::string& topology_path, const std::string& policies
   in.policies = std::move(pol.set);
   in.topology = std::move(topo.topology);
   if (in.topology && pol.problems.empty()) {
-    const policy::Planner planner(*in.topology, in.policies);
-    for (std::string& p : policy::plan_problems(planner, *in.topology)) in.problems.push_back(std::move(p));
-    if (in.problems.empty()) in.notes = policy::plan_notes(planner, *in.topology);
+    policy::PlanFindings found = policy::plan_findings(policy::Planner(*in.topology, in.policies), *in.topology);
+    for (std::string& p : found.problems) in.problems.push_back(std::move(p));
+    if (in.problems.empty()) in.notes = std::move(found.notes);
   }
   return in;
 }

@@ -12,7 +12,7 @@ long long seconds(Clock::duration d) { return std::chrono::duration_cast<std::ch
 
 const char* shown_state(const Tunnel& t) {
   if (t.revoked()) return "revoked";
-  return t.standby && t.state == State::down ? "standby" : to_string(t.state);
+  return t.waiting_standby() ? "standby" : to_string(t.state);
 }
 
 }  // namespace
@@ -119,7 +119,7 @@ Json tunnel_counts(const Tunnels& tunnels) {
       ++revoked;
       continue;
     }
-    if (t.standby && t.state == State::down) {
+    if (t.waiting_standby()) {
       ++standby;
       continue;
     }

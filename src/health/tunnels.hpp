@@ -62,6 +62,8 @@ struct Tunnel {
   unsigned long long last_packets_in = 0, last_packets_out = 0;
 
   std::string last_error() const { return describe(failure, failure_detail); }
+  // A standby child with no SA: waiting by design, shown `standby` and not counted as down.
+  bool waiting_standby() const { return standby && state == State::down; }
   // Down because the peer's certificate is revoked: status shows `revoked`.
   bool revoked() const { return state == State::down && failure == Failure::certificate_revoked; }
 };

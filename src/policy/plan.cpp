@@ -470,19 +470,15 @@ std::vector<std::string> plan_problems(const Topology& t, const PolicySet& polic
 }
 
 std::vector<std::string> plan_problems(const Planner& planner, const Topology& t) {
-  std::vector<std::string> out;
-  for (const Node& n : t.nodes) {
-    for (const PlanProblem& p : planner.plan(n.name).problems) {
-      out.push_back("plan for " + n.name + ": " + p.message);
-    }
-  }
-  return out;
+  return plan_findings(planner, t).problems;
 }
 
-std::vector<std::string> plan_notes(const Planner& planner, const Topology& t) {
-  std::vector<std::string> out;
+PlanFindings plan_findings(const Planner& planner, const Topology& t) {
+  PlanFindings out;
   for (const Node& n : t.nodes) {
-    for (const std::string& note : planner.plan(n.name).notes) out.push_back("plan for " + n.name + ": " + note);
+    const NodePlan plan = planner.plan(n.name);  // each node planned once for both lists
+    for (const PlanProblem& p : plan.problems) out.problems.push_back("plan for " + n.name + ": " + p.message);
+    for (const std::string& note : plan.notes) out.notes.push_back("plan for " + n.name + ": " + note);
   }
   return out;
 }

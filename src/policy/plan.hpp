@@ -201,8 +201,12 @@ std::vector<std::string> plan_problems(const topology::Topology& topology, const
 // The same with a Planner the caller keeps (to plan its own node from it afterwards).
 std::vector<std::string> plan_problems(const Planner& planner, const topology::Topology& topology);
 
-// The notes of every node's plan, as "plan for <node>: <note>" (validate prints them).
-std::vector<std::string> plan_notes(const Planner& planner, const topology::Topology& topology);
+// Both, from one planning of every node: the problems, and the notes (an idle SEG) that
+// validate prints, each as "plan for <node>: <message>".
+struct PlanFindings {
+  std::vector<std::string> problems, notes;
+};
+PlanFindings plan_findings(const Planner& planner, const topology::Topology& topology);
 
 // One node, for callers that plan just one.
 NodePlan plan_node(const topology::Topology& topology, const PolicySet& policies,
