@@ -109,7 +109,7 @@ std::vector<std::string> za_ends(const Model& t, const Node& n) {
 // through the preferred SEGs are active, every other one is standby for them (one active,
 // the others standby on every host: never two CHILD_SAs with the same selectors).
 std::vector<Hop> path(const Model& t, const Node& x, const Node& y) {
-  if (x.domain == y.domain) return {{x.name, y.name, Zone::zb, ""}};
+  if (x.domain == y.domain) return {{x.name, y.name, Zone::zb, "", false, ""}};
   const std::vector<std::string> sx = za_ends(t, x), sy = za_ends(t, y);
   const bool direct = sx.front() == x.name && sy.front() == y.name;
   std::vector<Hop> hops;
