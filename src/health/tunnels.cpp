@@ -35,8 +35,10 @@ void Tunnels::set_desired(const policy::NodePlan& plan,
       t.zone = policy::to_string(c.zone);
       t.profile = c.profile;
       t.reference_points = ch.reference_points;
-      t.initiator = initiator(plan.node, c.peer);
+      // The end that picks its SEG hop initiates it, whatever the name rule.
+      t.initiator = ch.picks_seg || initiator(plan.node, c.peer);
       t.standby = ch.standby;
+      t.passive = ch.passive();
       t.local_addrs = c.local_addrs;
       next.emplace(k, std::move(t));
     }
@@ -217,7 +219,7 @@ std::vector<std::string> Tunnels::due(Clock::time_point now, std::size_t limit) 
   std::size_t busy = connecting();
   for (const auto& [k, t] : tunnels_) {
     if (busy >= limit) break;
-    if ((t.initiator || t.force_initiate) && !t.standby && t.state == State::down && now >= t.next_attempt &&
+    if ((t.initiator || t.force_initiate) && !t.passive && t.state == State::down && now >= t.next_attempt &&
         !address_missing(t)) {
       out.push_back(k);
       ++busy;
@@ -229,7 +231,7 @@ std::vector<std::string> Tunnels::due(Clock::time_point now, std::size_t limit) 
 std::optional<Clock::time_point> Tunnels::next_due(Clock::time_point now) const {
   std::optional<Clock::time_point> first;
   for (const auto& [k, t] : tunnels_) {
-    if ((t.initiator || t.force_initiate) && !t.standby && t.state == State::down && t.next_attempt > now &&
+    if ((t.initiator || t.force_initiate) && !t.passive && t.state == State::down && t.next_attempt > now &&
         !address_missing(t)) {
       if (!first || t.next_attempt < *first) first = t.next_attempt;
     }

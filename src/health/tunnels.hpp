@@ -31,6 +31,8 @@ struct Tunnel {
   // A standby child through a second SEG (ChildPlan::standby): never initiated; shown as
   // `standby` while it has no SA, and not counted as down.
   bool standby = false;
+  // Never initiated from this end (ChildPlan::passive): standby, or the peer picks the SEG.
+  bool passive = false;
   // Observed.
   State state = State::down;
   Failure failure = Failure::none;  // why it is not up (or was last not up)

@@ -52,6 +52,8 @@ std::string connection_digest(const ConnectionPlan& c) {
       field(canon, "standby");
       field(canon, ch.standby_for);
     }
+    if (ch.picks_seg) field(canon, "picks-seg");  // likewise only when set
+    if (ch.peer_picks_seg) field(canon, "peer-picks-seg");
   }
   return short_digest(canon);
 }

@@ -33,6 +33,9 @@ struct Hop {
   // Through a SEG that is not its domain's preferred one: planned, not active (ChildPlan).
   bool standby = false;
   std::string standby_for;
+  // Which end picks among its SEG hops for the pair (ChildPlan::picks_seg): the end with
+  // more than one SEG to choose from.
+  bool from_picks = false, to_picks = false;
 };
 
 std::set<std::string> access_points(const std::vector<Service>& services) {
@@ -109,23 +112,28 @@ std::vector<std::string> za_ends(const Model& t, const Node& n) {
 // through the preferred SEGs are active, every other one is standby for them (one active,
 // the others standby on every host: never two CHILD_SAs with the same selectors).
 std::vector<Hop> path(const Model& t, const Node& x, const Node& y) {
-  if (x.domain == y.domain) return {{x.name, y.name, Zone::zb, "", false, ""}};
+  if (x.domain == y.domain) return {{x.name, y.name, Zone::zb, "", false, "", false, false}};
   const std::vector<std::string> sx = za_ends(t, x), sy = za_ends(t, y);
   const bool direct = sx.front() == x.name && sy.front() == y.name;
   std::vector<Hop> hops;
+  // The end facing several SEGs picks among them (a node among its domain's SEGs, a SEG among
+  // the far domain's): it sees which one answers.
+  const bool x_picks = sx.size() > 1, y_picks = sy.size() > 1;
   for (std::size_t i = 0; i < sx.size(); ++i) {
-    if (sx[i] != x.name) hops.push_back({x.name, sx[i], Zone::zb, "seg-zb", i > 0, i > 0 ? sx.front() : ""});
+    if (sx[i] != x.name)
+      hops.push_back({x.name, sx[i], Zone::zb, "seg-zb", i > 0, i > 0 ? sx.front() : "", x_picks, false});
   }
   for (std::size_t i = 0; i < sx.size(); ++i) {
     for (std::size_t j = 0; j < sy.size(); ++j) {
       const bool standby = i > 0 || j > 0;
       const auto& [first, second] = std::minmax(sx.front(), sy.front());
       hops.push_back({sx[i], sy[j], Zone::za, direct ? "" : "seg-za", standby,
-                      standby ? first + " <-> " + second : ""});
+                      standby ? first + " <-> " + second : "", y_picks, x_picks});
     }
   }
   for (std::size_t j = 0; j < sy.size(); ++j) {
-    if (sy[j] != y.name) hops.push_back({sy[j], y.name, Zone::zb, "seg-zb", j > 0, j > 0 ? sy.front() : ""});
+    if (sy[j] != y.name)
+      hops.push_back({sy[j], y.name, Zone::zb, "seg-zb", j > 0, j > 0 ? sy.front() : "", false, y_picks});
   }
   return hops;
 }
@@ -577,6 +585,8 @@ std::map<std::string, ConnectionPlan> Planner::Context::connections(const std::s
       child.reference_points.assign(pair.reference_points.begin(), pair.reference_points.end());
       child.standby = hop.standby;
       child.standby_for = hop.standby_for;
+      child.picks_seg = forward ? hop.from_picks : hop.to_picks;
+      child.peer_picks_seg = forward ? hop.to_picks : hop.from_picks;
       c.reference_points.insert(c.reference_points.end(), pair.reference_points.begin(),
                                 pair.reference_points.end());
       // Why this hop exists, for operators: the kind of hop, then what it carries.

@@ -48,6 +48,15 @@ struct ChildPlan {
   // "seg-a1 <-> seg-b1").
   bool standby = false;
   std::string standby_for;
+  // Who picks the SEG hop that carries the pair, where there are several (docs/planner.md,
+  // "Failing over between SEGs"). `picks_seg`: this node; its ndsipd makes one of the hops
+  // active (the preferred one while its SEG answers), initiates it, and keeps the others'
+  // IKE_SAs up without children. `peer_picks_seg` (and not picks_seg): the peer does; this end
+  // never initiates the child and gives charon no start, close or DPD action for it.
+  bool picks_seg = false;
+  bool peer_picks_seg = false;
+  // Whether this end leaves the child to its peer alone: standby, or the peer picks the SEG.
+  bool passive() const { return standby || (peer_picks_seg && !picks_seg); }
 };
 
 struct ConnectionPlan {

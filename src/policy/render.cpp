@@ -115,6 +115,8 @@ std::string render_json(const NodePlan& plan) {
         children.back()["standby"] = true;
         children.back()["standby_for"] = ch.standby_for;
       }
+      if (ch.picks_seg) children.back()["picks_seg"] = true;
+      if (ch.peer_picks_seg) children.back()["peer_picks_seg"] = true;
     }
     connections.push_back({{"name", c.name},
                            {"digest", c.digest},
@@ -195,11 +197,13 @@ std::string render_swanctl(const NodePlan& plan) {
       line(out, 4, "mode", ch.mode);
       line(out, 4, "rekey_time", ch.rekey_time);
       line(out, 4, "life_time", ch.life_time);
-      // A standby child is never started nor restarted by charon (see ChildPlan::standby).
+      // A passive child is never started nor restarted by charon (see ChildPlan::passive).
       if (ch.standby) out += "        # standby for " + ch.standby_for + "\n";
-      line(out, 4, "start_action", ch.standby ? "none" : ch.start_action);
-      line(out, 4, "close_action", ch.standby ? "none" : ch.close_action);
-      line(out, 4, "dpd_action", ch.dpd_action);
+      if (ch.picks_seg) out += "        # ndsipd picks the SEG hop for this pair\n";
+      if (ch.peer_picks_seg && !ch.picks_seg) out += "        # the peer picks the SEG hop for this pair\n";
+      line(out, 4, "start_action", ch.passive() ? "none" : ch.start_action);
+      line(out, 4, "close_action", ch.passive() ? "none" : ch.close_action);
+      line(out, 4, "dpd_action", ch.passive() ? "clear" : ch.dpd_action);
       close(out, 3);
     }
     close(out, 2);

@@ -41,11 +41,17 @@ vici::Section connection_section(const policy::ConnectionPlan& c, bool initiator
     child.set("mode", ch.mode);
     if (!ch.rekey_time.empty()) child.set("rekey_time", ch.rekey_time);
     if (!ch.life_time.empty()) child.set("life_time", ch.life_time);
-    // A standby hop (a second SEG's) is never started nor restarted by charon: its selectors
-    // are the active hop's, and a host must not hold both.
-    child.set("start_action", ch.standby ? "none" : charon_start_action(ch.start_action));
-    child.set("close_action", ch.standby ? "none" : initiator ? ch.close_action : responder_action(ch.close_action));
-    child.set("dpd_action", initiator ? ch.dpd_action : responder_action(ch.dpd_action));
+    // A passive child (a standby hop, or one whose SEG the peer picks) is never started nor
+    // restarted by charon: its selectors are another hop's, and a host must not hold both.
+    // The end that picks its SEG hop initiates it, whatever the name rule.
+    const bool initiates = ch.picks_seg || initiator;
+    if (ch.passive()) {
+      child.set("start_action", "none").set("close_action", "none").set("dpd_action", "clear");
+    } else {
+      child.set("start_action", charon_start_action(ch.start_action));
+      child.set("close_action", initiates ? ch.close_action : responder_action(ch.close_action));
+      child.set("dpd_action", initiates ? ch.dpd_action : responder_action(ch.dpd_action));
+    }
   }
   return conn;
 }

@@ -382,6 +382,41 @@ TEST(Planner, SecondSegsAreStandbyAndNoHostHasTwoActiveChildrenWithTheSameSelect
   }
 }
 
+// The end facing several SEGs picks among them (docs/planner.md, "Failing over between
+// SEGs"): a node among its domain's SEGs, a SEG among the far domain's. The SEG end of a
+// node's hop leaves the child to the node; with two SEGs a side, both ends of a Za hop pick.
+TEST(Planner, TheEndFacingSeveralSegsPicksTheHop) {
+  const auto t = redundant({"seg-a", "seg-a2"});
+  const auto pol = shipped();
+  const NodePlan v = policy::plan_node(t, pol, "val-1");
+  for (const char* seg : {"seg-a", "seg-a2"}) {
+    EXPECT_TRUE(find(v, seg)->children.at(0).picks_seg) << seg;
+    EXPECT_FALSE(find(v, seg)->children.at(0).peer_picks_seg) << seg;
+  }
+  const NodePlan s1 = policy::plan_node(t, pol, "seg-a");
+  const policy::ChildPlan& to_val = find(s1, "val-1")->children.at(0);
+  EXPECT_FALSE(to_val.picks_seg);
+  EXPECT_TRUE(to_val.peer_picks_seg);
+  EXPECT_TRUE(to_val.passive()) << "seg-a never initiates val-1's hop, though it is the active one";
+  EXPECT_FALSE(to_val.standby);
+  const policy::ChildPlan& za = find(s1, "seg-b")->children.at(0);
+  EXPECT_TRUE(za.picks_seg);
+  EXPECT_TRUE(za.peer_picks_seg);
+  EXPECT_FALSE(za.passive());
+  // The swanctl rendering gives the passive end no actions.
+  const std::string swanctl = policy::render_swanctl(s1);
+  const std::size_t at = swanctl.find("zb_seg-a_val-1");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_NE(swanctl.find("the peer picks the SEG hop", at), std::string::npos);
+  EXPECT_NE(swanctl.find("dpd_action = clear", at), std::string::npos);
+
+  // One SEG a side: nobody picks, nothing changes.
+  const auto one = redundant({"seg-a"});
+  for (const ConnectionPlan& c : policy::plan_node(one, pol, "val-1").connections) {
+    for (const policy::ChildPlan& ch : c.children) EXPECT_FALSE(ch.picks_seg || ch.peer_picks_seg) << c.name;
+  }
+}
+
 TEST(Planner, StandbyChildrenSayItInEveryRendering) {
   const auto t = redundant({"seg-a", "seg-a2"});
   const NodePlan v = policy::plan_node(t, shipped(), "val-1");
