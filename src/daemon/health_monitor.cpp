@@ -53,7 +53,9 @@ void HealthMonitor::on_retransmit(const std::string& connection, unsigned long l
   // once, and at the second retransmit the IKE_SA is closed and initiated afresh from this
   // end, whatever the initiator rule, until the peer answers.
   // Not an established IKE_SA of ours: an initiation's own retransmits, not a silent peer.
-  if (!tunnels_.unanswered(connection, ike_id, health::Clock::now())) return;
+  const bool established = tunnels_.unanswered(connection, ike_id, health::Clock::now());
+  if (on_peer_silent_) on_peer_silent_(connection, ike_id);
+  if (!established) return;
   if (n == 1) {
     log("peer of " + connection + " does not answer (retransmit 1): not up until it does");
     return;

@@ -75,6 +75,12 @@ class HealthMonitor {
   // Each applied list-sas, for the kernel check (the daemon asks kernel::Inventory and answers
   // with kernel_checked()).
   void on_snapshot(std::function<void(const std::vector<vici::IkeSa>&)> handler) { on_snapshot_ = std::move(handler); }
+  // charon retransmits on an IKE_SA (its number; 0: not said): its peer may be gone (SEG
+  // failover wants to know of every IKE_SA, childless ones too).
+  void on_peer_silent(std::function<void(const std::string& connection, unsigned long long ike_id)> handler) {
+    on_peer_silent_ = std::move(handler);
+  }
+  const health::Tunnels& state() const { return tunnels_; }
   // The kernel's side of the CHILD_SAs of the last snapshot, by tunnel key. A gap confirmed
   // (two checks in a row) degrades the tunnel and is repaired: the CHILD_SA rekeyed first (new
   // SAs install their kernel state), then, if the gap stays, the IKE_SA closed and initiated
@@ -129,6 +135,7 @@ class HealthMonitor {
   health::Clock::time_point soon_first_{};
   std::function<void()> on_polled_;
   std::function<void(const std::vector<vici::IkeSa>&)> on_snapshot_;
+  std::function<void(const std::string&, unsigned long long)> on_peer_silent_;
 };
 
 }  // namespace ndsip::daemon

@@ -166,23 +166,39 @@ std::optional<StoredTopology> StateStore::previous() const {
   return read(versions[versions.size() - 2]);
 }
 
-void StateStore::save_applied(const reconcile::Applied& applied) {
-  // A cache, not a record: if a crash loses it, ndsipd re-sends load-conn, which charon
-  // treats as a no-op for identical content. So no fsync on the apply path.
-  write_file_atomically((fs::path(dir_) / "applied.json").string(),
-                        nlohmann::json(applied).dump(1) + "\n", 0640, false);
+namespace {
+
+// A name -> name map kept as a cache (applied digests, SEG choices): if a crash loses it,
+// ndsipd works it out again (re-sends load-conn, which charon treats as a no-op for
+// identical content; starts from the preferred SEGs). So no fsync.
+void save_names(const fs::path& path, const std::map<std::string, std::string>& names) {
+  write_file_atomically(path.string(), nlohmann::json(names).dump(1) + "\n", 0640, false);
 }
 
-reconcile::Applied StateStore::load_applied() const {
-  const auto text = common::read_file(fs::path(dir_) / "applied.json");
+std::map<std::string, std::string> load_names(const fs::path& path) {
+  const auto text = common::read_file(path);
   if (!text) return {};
   const auto doc = nlohmann::json::parse(*text, nullptr, false);
-  reconcile::Applied out;
-  if (!doc.is_object()) return out;
+  std::map<std::string, std::string> out;
+  if (!doc.is_object()) return out;  // unreadable: as if missing
   for (const auto& [k, v] : doc.items()) {
     if (v.is_string()) out.emplace(k, v.get<std::string>());
   }
   return out;
+}
+
+}  // namespace
+
+void StateStore::save_applied(const reconcile::Applied& applied) { save_names(fs::path(dir_) / "applied.json", applied); }
+
+reconcile::Applied StateStore::load_applied() const { return load_names(fs::path(dir_) / "applied.json"); }
+
+void StateStore::save_seg_choices(const std::map<std::string, std::string>& choices) {
+  save_names(fs::path(dir_) / "seg-choices.json", choices);
+}
+
+std::map<std::string, std::string> StateStore::load_seg_choices() const {
+  return load_names(fs::path(dir_) / "seg-choices.json");
 }
 
 }  // namespace ndsip::daemon

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,10 @@ class StateStore {
 
   void save_applied(const reconcile::Applied& applied);
   reconcile::Applied load_applied() const;  // empty when missing or unreadable
+  // The SEG hop each pair is on (pair -> connection; health::SegChoices), so a restart of
+  // ndsipd keeps a failover rather than reload charon to the preferred SEG.
+  void save_seg_choices(const std::map<std::string, std::string>& choices);
+  std::map<std::string, std::string> load_seg_choices() const;  // empty when missing or unreadable
 
   const std::string& dir() const { return dir_; }
 

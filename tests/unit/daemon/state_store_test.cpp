@@ -135,6 +135,18 @@ TEST_F(Store, AppliedRoundTripAndGarbageIsEmpty) {
   EXPECT_TRUE(s.load_applied().empty());
 }
 
+TEST_F(Store, SegChoicesRoundTripApartFromAppliedAndGarbageIsEmpty) {
+  StateStore s(dir_.string());
+  EXPECT_TRUE(s.load_seg_choices().empty());
+  s.save_applied({{"zb_a_b", "0123456789abcdef"}});
+  s.save_seg_choices({{"val-1_gms-b", "zb_val-1_seg-a2"}});
+  EXPECT_EQ(s.load_seg_choices(), (std::map<std::string, std::string>{{"val-1_gms-b", "zb_val-1_seg-a2"}}));
+  EXPECT_EQ(s.load_applied().size(), 1u);
+  write_file_atomically((dir_ / "seg-choices.json").string(), "[1, 2");
+  EXPECT_TRUE(s.load_seg_choices().empty());
+  EXPECT_EQ(s.load_applied().size(), 1u);
+}
+
 TEST_F(Store, UnwritableDirectoryIsAClearError) {
   EXPECT_THROW(StateStore("/proc/ndsip-cannot-exist"), std::runtime_error);
   EXPECT_THROW(write_file_atomically("/proc/ndsip-nope/x", "y"), std::runtime_error);

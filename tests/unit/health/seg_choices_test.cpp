@@ -95,6 +95,13 @@ struct Fixture {
   }
   // The effective plan applied, as the daemon does after a switch.
   void apply() { tunnels.set_desired(choices.effective(planned), &reconcile::is_initiator); }
+  // seg-a1's hop up, seg-a2's IKE_SA ready; then seg-a1 silent at `at`: the switches decided.
+  std::size_t fail_over_at(health::Clock::time_point at) {
+    see({ike("zb_val-1_seg-a1", 1, true, 11), ike("zb_val-1_seg-a2", 2)}, t0);
+    tunnels.unanswered("zb_val-1_seg-a1", 1, at);
+    choices.unanswered("zb_val-1_seg-a1", 1);
+    return choices.decide(tunnels, at).size();
+  }
 };
 
 }  // namespace
@@ -182,10 +189,7 @@ TEST(SegChoices, AFirstAttemptUnderWayOrAMissingAddressIsNoFailure) {
 
 TEST(SegChoices, FailbackOnlyAfterThePreferredHopAnsweredForTheHold) {
   Fixture f;
-  f.see({ike("zb_val-1_seg-a1", 1, true, 11), ike("zb_val-1_seg-a2", 2)}, f.t0);
-  f.tunnels.unanswered("zb_val-1_seg-a1", 1, f.t0 + 1s);
-  f.choices.unanswered("zb_val-1_seg-a1", 1);
-  ASSERT_EQ(f.choices.decide(f.tunnels, f.t0 + 1s).size(), 1u);
+  ASSERT_EQ(f.fail_over_at(f.t0 + 1s), 1u);
   f.apply();
   f.see({ike("zb_val-1_seg-a2", 2, true, 21)}, f.t0 + 2s);
   // seg-a1 is back, answers 8 s, goes silent: no failback (hold 10 s).
@@ -216,10 +220,7 @@ TEST(SegChoices, FailbackOnlyAfterThePreferredHopAnsweredForTheHold) {
 
 TEST(SegChoices, ANewPlanWithTheSameHopsKeepsTheChoice) {
   Fixture f;
-  f.see({ike("zb_val-1_seg-a1", 1, true, 11), ike("zb_val-1_seg-a2", 2)}, f.t0);
-  f.tunnels.unanswered("zb_val-1_seg-a1", 1, f.t0 + 1s);
-  f.choices.unanswered("zb_val-1_seg-a1", 1);
-  ASSERT_EQ(f.choices.decide(f.tunnels, f.t0 + 1s).size(), 1u);
+  ASSERT_EQ(f.fail_over_at(f.t0 + 1s), 1u);
   f.choices.set_plan(f.planned, f.t0 + 2s);  // a push that changed something else
   EXPECT_EQ(f.choices.status(f.t0 + 2s)[0]["via"], "seg-a2");
   // A plan without the second SEG: nothing to pick.
