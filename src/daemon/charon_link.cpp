@@ -39,7 +39,8 @@ void CharonLink::connect() {
     retry_later();
     return;
   }
-  session_.request(vici::request::version(), timeout_, [this](std::optional<vici::Error> e, vici::Reply reply) {
+  vici::Request version = vici::request::version();
+  Handler on_version = [this](std::optional<vici::Error> e, vici::Reply reply) {
     if (e) {
       // A disconnect is reported by the session's own path; anything else is logged here.
       if (e->kind() != vici::ErrorKind::disconnected) log(std::string("version: ") + e->what());
@@ -54,7 +55,19 @@ void CharonLink::connect() {
     log("connected to charon (" + version_ + ") at " + uri_);
     open_lanes();
     if (on_up_) on_up_();
-  });
+  };
+  on_version = observed(version, std::move(on_version));
+  session_.request(std::move(version), timeout_, std::move(on_version));
+}
+
+CharonLink::Handler CharonLink::observed(const vici::Request& request, Handler done) {
+  if (!on_command_) return done;
+  std::string ike = request.command == "initiate" ? request.args.value_or("ike") : std::string();
+  return [this, command = request.command, ike = std::move(ike), done = std::move(done)](std::optional<vici::Error> e,
+                                                                                        vici::Reply reply) {
+    if (on_command_) on_command_(command, ike, e ? vici::to_string(e->kind()) : "ok");
+    done(std::move(e), std::move(reply));
+  };
 }
 
 void CharonLink::open_lanes() {
@@ -107,6 +120,7 @@ void CharonLink::retry_later() {
 }
 
 void CharonLink::request(vici::Request request, Handler done) {
+  done = observed(request, std::move(done));
   session_.request(std::move(request), timeout_, std::move(done));
 }
 
@@ -115,19 +129,21 @@ void CharonLink::request_spread(vici::Request request, Handler done) {
   // turn to the main session. No list built per request: a full apply sends 10,000.
   const std::size_t turn = next_lane_++ % (lanes_.size() + 1);
   vici::Session* s = turn > 0 && lanes_[turn - 1]->connected() ? lanes_[turn - 1].get() : &session_;
+  done = observed(request, std::move(done));
   s->request(std::move(request), timeout_, std::move(done));
 }
 
 void CharonLink::send(vici::Request request, const std::string& what, std::function<void(const vici::Error&)> failed) {
   const std::string command = request.command;
-  session_.request(std::move(request), timeout_,
-                   [command, what, failed = std::move(failed)](std::optional<vici::Error> e, vici::Reply) {
-                     if (!e) return;
-                     if (e->kind() != vici::ErrorKind::disconnected) {
-                       log(command + (what.empty() ? "" : " " + what) + " failed: " + e->what());
-                     }
-                     if (failed) failed(*e);
-                   });
+  Handler done = [command, what, failed = std::move(failed)](std::optional<vici::Error> e, vici::Reply) {
+    if (!e) return;
+    if (e->kind() != vici::ErrorKind::disconnected) {
+      log(command + (what.empty() ? "" : " " + what) + " failed: " + e->what());
+    }
+    if (failed) failed(*e);
+  };
+  done = observed(request, std::move(done));
+  session_.request(std::move(request), timeout_, std::move(done));
 }
 
 void CharonLink::terminate(const std::string& connection, std::function<void()> then) {
@@ -135,22 +151,36 @@ void CharonLink::terminate(const std::string& connection, std::function<void()> 
   t.ike = connection;
   t.force = true;
   t.timeout_ms = -1;
-  session_.request(vici::request::terminate(t), timeout_,
-                   [connection, then = std::move(then)](std::optional<vici::Error> e, vici::Reply) {
-                     // charon refuses a terminate that matches no SA: nothing was there to close.
-                     const bool nothing_there = e && e->kind() == vici::ErrorKind::command_failed &&
-                                                std::string(e->what()).find("no matching") != std::string::npos;
-                     if (e && !nothing_there && e->kind() != vici::ErrorKind::disconnected) {
-                       log("terminate " + connection + " failed: " + e->what());
-                     }
-                     if (then) then();
-                   });
+  vici::Request request = vici::request::terminate(t);
+  Handler done = [connection, then = std::move(then)](std::optional<vici::Error> e, vici::Reply) {
+    // charon refuses a terminate that matches no SA: nothing was there to close.
+    const bool nothing_there = e && e->kind() == vici::ErrorKind::command_failed &&
+                               std::string(e->what()).find("no matching") != std::string::npos;
+    if (e && !nothing_there && e->kind() != vici::ErrorKind::disconnected) {
+      log("terminate " + connection + " failed: " + e->what());
+    }
+    if (then) then();
+  };
+  done = observed(request, std::move(done));
+  session_.request(std::move(request), timeout_, std::move(done));
 }
 
 void CharonLink::subscribe(const std::string& event, vici::Session::EventHandler handler) {
-  session_.subscribe(event, std::move(handler), timeout_, [event](std::optional<vici::Error> e) {
-    if (e && e->kind() != vici::ErrorKind::disconnected) log("event registration " + event + ": " + e->what());
-  });
+  std::vector<vici::Session::EventHandler>& handlers = handlers_[event];
+  handlers.push_back(std::move(handler));
+  if (handlers.size() > 1) return;  // registered already: the dispatcher below calls each
+  session_.subscribe(
+      event,
+      [this, event](const std::string& name, const vici::Message& m) {
+        const std::vector<vici::Session::EventHandler>& all = handlers_[event];
+        for (std::size_t i = 0; i < all.size(); ++i) {
+          const vici::Session::EventHandler h = all[i];  // a copy: a handler may subscribe another
+          h(name, m);
+        }
+      },
+      timeout_, [event](std::optional<vici::Error> e) {
+        if (e && e->kind() != vici::ErrorKind::disconnected) log("event registration " + event + ": " + e->what());
+      });
 }
 
 nlohmann::json CharonLink::status() const {

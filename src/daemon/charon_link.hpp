@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,8 +50,16 @@ class CharonLink {
   // refusal is logged.
   void terminate(const std::string& connection, std::function<void()> then = {});
 
-  // Every `event` from charon, across reconnects.
+  // Every `event` from charon, across reconnects. Several parts may subscribe to one event:
+  // each handler gets it, in the order they subscribed.
   void subscribe(const std::string& event, vici::Session::EventHandler handler);
+
+  // Every command's answer (the metrics): its name, the IKE_SA an initiate names ("" for
+  // other commands) and "ok" or the error's kind (vici::to_string). Called before the
+  // command's own handler.
+  using CommandObserver =
+      std::function<void(const std::string& command, const std::string& ike, const std::string& result)>;
+  void on_command(CommandObserver observer) { on_command_ = std::move(observer); }
 
   // charon is reachable (first connect or after a loss); charon went away.
   void on_up(std::function<void()> handler) { on_up_ = std::move(handler); }
@@ -72,6 +81,7 @@ class CharonLink {
   void retry_later();
   void open_lanes();
   void close_lanes();
+  Handler observed(const vici::Request& request, Handler done);
 
   std::string uri_;
   std::chrono::milliseconds timeout_;
@@ -92,6 +102,8 @@ class CharonLink {
   std::chrono::seconds waiting_after_{0};
   std::function<void(const std::string&)> on_waiting_;
   bool waiting_told_ = false;
+  std::map<std::string, std::vector<vici::Session::EventHandler>> handlers_;  // by event
+  CommandObserver on_command_;
 };
 
 }  // namespace ndsip::daemon

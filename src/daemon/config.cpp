@@ -8,6 +8,7 @@
 #include "etcd/client.hpp"
 #include "etcd/credentials.hpp"
 #include "etcd/layout.hpp"
+#include "metrics/listen_address.hpp"
 
 namespace ndsip::daemon {
 namespace po = boost::program_options;
@@ -36,7 +37,7 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
             reauth_batch = static_cast<long long>(c.reauth_batch),
             vici_sessions = static_cast<long long>(c.vici_sessions);
   std::string poll = "10s", black_hole = "30s", connect_timeout = "30s", vici_timeout = "30s",
-              reauth_interval = "2s";
+              reauth_interval = "2s", failback_hold = "60s";
   po::options_description opts(
       "Usage: ndsipd --node NAME [options]\n\n"
       "Keeps the local strongSwan charon programmed, over VICI, with exactly the NDS/IP tunnels\n"
@@ -64,6 +65,8 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
       ("connect-timeout", po::value(&connect_timeout)->default_value(connect_timeout),
        "an initiation not up after this is down")
       ("vici-timeout", po::value(&vici_timeout)->default_value(vici_timeout), "per VICI request")
+      ("failback-hold", po::value(&failback_hold)->default_value(failback_hold),
+       "the preferred SEG answers this long before its hops carry the traffic again")
       ("topology-source", po::value(&c.topology_source)->default_value(c.topology_source),
        "push (ndsipctl push) or etcd (the fleet's etcd, --etcd-endpoints)")
       ("etcd-endpoints", po::value(&c.etcd_endpoints), "etcd: http(s)://HOST:PORT[,...]")
@@ -84,7 +87,10 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
       ("critical-days", po::value(&c.critical_days)->default_value(c.critical_days), "certificate expiry: critical below")
       ("reauth-batch", po::value(&reauth_batch)->default_value(reauth_batch),
        "IKE_SAs re-authenticated at once after a certificate rollover")
-      ("reauth-interval", po::value(&reauth_interval)->default_value(reauth_interval), "between those batches");
+      ("reauth-interval", po::value(&reauth_interval)->default_value(reauth_interval), "between those batches")
+      ("metrics-listen", po::value(&c.metrics_listen),
+       "serve Prometheus metrics at http://ADDR:PORT/metrics (numeric address, e.g. 127.0.0.1:9474 or [::1]:9474; "
+       "default: off)");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(opts).run(), vm);
@@ -117,7 +123,8 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
         std::tuple{"black-hole-after", black_hole, &c.black_hole_after},
         std::tuple{"connect-timeout", connect_timeout, &c.connect_timeout},
         std::tuple{"vici-timeout", vici_timeout, &c.vici_timeout},
-        std::tuple{"reauth-interval", reauth_interval, &c.reauth_interval}}) {
+        std::tuple{"reauth-interval", reauth_interval, &c.reauth_interval},
+        std::tuple{"failback-hold", failback_hold, &c.failback_hold}}) {
     if (auto d = duration(text)) {
       *target = *d;
     } else {
@@ -154,6 +161,13 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
       }
       if (!c.etcd_password_file.empty()) c.etcd_password = etcd::read_password_file(c.etcd_password_file);
       etcd::check_credentials(c.etcd_user, c.etcd_password);
+    } catch (const std::invalid_argument& e) {
+      errors += std::string("ndsipd: ") + e.what() + "\n";
+    }
+  }
+  if (!c.metrics_listen.empty()) {
+    try {
+      metrics::parse_listen_address(c.metrics_listen);
     } catch (const std::invalid_argument& e) {
       errors += std::string("ndsipd: ") + e.what() + "\n";
     }

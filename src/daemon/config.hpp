@@ -25,6 +25,8 @@ struct Config {
   std::chrono::milliseconds black_hole_after{std::chrono::seconds(30)};
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds vici_timeout{std::chrono::seconds(30)};
+  // Failback to the preferred SEG once it has answered this long (health::SegChoices).
+  std::chrono::milliseconds failback_hold{std::chrono::seconds(60)};
   std::size_t max_initiating = 8;                         // initiations in flight at once
   // The kernel's view (src/kernel): this node's addresses on the host, and each CHILD_SA's
   // policies or routes. Off only where charon is not this host's (tests with a scripted peer).
@@ -40,6 +42,8 @@ struct Config {
   // etcd's auth: the user, and its password read at start from etcd_password_file (owner-only;
   // the password itself is never a setting, so it is on no command line). Never log it.
   std::string etcd_user, etcd_password_file, etcd_password;
+  // Prometheus metrics over HTTP on "ADDR:PORT" (docs/metrics.md); empty: off (the default).
+  std::string metrics_listen;
   bool check_only = false;                               // --check-config: validate and exit
   std::string config_file;                               // where the settings came from, if any
 

@@ -210,6 +210,7 @@ void CredentialManager::check_peer_expiry() {
   // certificates that means: re-authenticate the IKE_SA once the one it presented has expired
   // (the peer then has to present a valid one).
   peer_certificates([this](std::vector<PeerCert> peers) {
+    if (on_peers_checked_) on_peers_checked_(peers);
     const std::time_t now = std::time(nullptr);
     for (const PeerCert& p : peers) {
       if (p.info.not_after > now || expired_peer_certs_.count(p.info.serial)) continue;

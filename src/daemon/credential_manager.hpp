@@ -68,12 +68,20 @@ class CredentialManager {
   void register_commands(control::CommandTable& table);
   Json summary() const;  // for status: serial, days left, state, problems
 
- private:
+  // A certificate a peer presented, as charon holds it.
   struct PeerCert {
     std::string identity, connection;
     certs::CertificateInfo info;
     bool revoked = false;  // by the CRLs in use
   };
+  // The check of the credentials in use (own certificate, CAs), for the metrics.
+  const certs::CheckResult& in_use() const { return check_; }
+  // The peers' certificates, each time they are checked (after a poll, at most every 5 s).
+  void on_peers_checked(std::function<void(const std::vector<PeerCert>&)> handler) {
+    on_peers_checked_ = std::move(handler);
+  }
+
+ private:
   void on_files_changed();
   void reauthenticate_all(const std::string& why);
   void drop_revoked_peers();
@@ -96,6 +104,7 @@ class CredentialManager {
   boost::asio::steady_timer reauth_timer_, expiry_timer_;
   std::set<std::string> expired_peer_certs_;  // serials already acted on
   std::chrono::steady_clock::time_point last_peer_check_{};
+  std::function<void(const std::vector<PeerCert>&)> on_peers_checked_;
 };
 
 }  // namespace ndsip::daemon

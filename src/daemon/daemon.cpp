@@ -45,13 +45,14 @@ Daemon::Daemon(boost::asio::io_context& io, Config config)
       topology_(config_.node, store_, policies_or_throw(config_)),
       reconciler_(io, charon_, store_),
       health_(io, charon_, health_settings(config_)),
+      seg_failover_(charon_, health_, store_, health::SegChoiceSettings{config_.failback_hold}),
       credentials_(io, charon_, health_, credential_settings(config_)),
       watchdog_timer_(io) {
   if (config_.topology_source == "etcd") {
     const etcd::ClientSettings settings = etcd_client_settings(config_);
     etcd_ = std::make_unique<EtcdSource>(io, settings, etcd::Layout(config_.etcd_prefix),
                                          [this](const std::string& document, std::function<void(Json)> done) {
-                                           topology_.offer(document, std::move(done));
+                                           offer(document, std::move(done));
                                          });
     topology_.set_external_source("the topology comes from etcd (" + config_.etcd_endpoints + ", prefix " +
                                   config_.etcd_prefix + "): use ndsipctl publish --etcd");
@@ -64,6 +65,7 @@ Daemon::Daemon(boost::asio::io_context& io, Config config)
     });
     inventory_ = std::make_unique<kernel::Inventory>(io);
   }
+  wire_metrics();
   wire();
 }
 
@@ -75,7 +77,7 @@ void Daemon::plan_trap_views(const policy::NodePlan& plan) {
   trap_views_.clear();
   for (const policy::ConnectionPlan& c : plan.connections) {
     for (const policy::ChildPlan& ch : c.children) {
-      if (reconcile::charon_start_action(ch.start_action) != "trap") continue;
+      if (ch.passive() || reconcile::charon_start_action(ch.start_action) != "trap") continue;
       kernel::ChildSaView v;
       v.name = ch.name;
       v.role = kernel::Role::trap;
@@ -133,11 +135,21 @@ void Daemon::watch_addresses(const policy::NodePlan& plan) {
 
 void Daemon::wire() {
   topology_.on_adopted([this](const TopologyHolder::Plan& plan) {
-    reconciler_.set_desired(plan);
-    health_.set_desired(*plan);
+    // Each pair on the SEG hop chosen for it (the preferred one unless it failed).
+    const SegFailover::Plan chosen = seg_failover_.set_plan(plan);
+    reconciler_.set_desired(chosen);
+    health_.set_desired(*chosen);
     watch_addresses(*plan);
-    if (inventory_) plan_trap_views(*plan);
+    if (inventory_) plan_trap_views(*chosen);
     credentials_.set_plan(plan);
+  });
+  seg_failover_.on_switch([this](const SegFailover::Plan& chosen, std::function<void()> applied) {
+    reconciler_.set_desired(chosen);
+    if (inventory_) plan_trap_views(*chosen);
+    reconcile([applied = std::move(applied)](const Json&) { applied(); });
+  });
+  health_.on_peer_silent([this](const std::string& connection, unsigned long long ike_id) {
+    seg_failover_.unanswered(connection, ike_id);
   });
   reconciler_.on_applied([this](const std::vector<std::string>& restored) {
     if (!restored.empty()) {
@@ -147,8 +159,14 @@ void Daemon::wire() {
     for (const std::string& connection : restored) health_.initiate_now(connection);
     health_.initiate_due();
   });
-  health_.on_polled([this] { credentials_.check_peer_expiry(); });
-  health_.on_snapshot([this](const std::vector<vici::IkeSa>& sas) { check_kernel(sas); });
+  health_.on_polled([this] {
+    credentials_.check_peer_expiry();
+    if (metrics_) metrics_->tunnels_changed();
+  });
+  health_.on_snapshot([this](const std::vector<vici::IkeSa>& sas) {
+    check_kernel(sas);
+    seg_failover_.observed(sas);
+  });
   // The kernel changed (a route or policy deleted behind charon's back): look now.
   if (inventory_) inventory_->on_change([this] { health_.poll_soon(); });
   charon_.on_up([this] {
@@ -156,7 +174,7 @@ void Daemon::wire() {
     // initiations (after the apply), then a poll. charon may have restarted: read it.
     reconciler_.distrust();
     credentials_.load([this] {
-      reconciler_.reconcile([this](const Json&) {
+      reconcile([this](const Json&) {
         if (!topology_.has_topology()) {
           notify_ready_once("holding charon as it is: " +
                             (topology_.refused().empty() ? std::string("no accepted topology yet") : topology_.refused()));
@@ -175,7 +193,7 @@ void Daemon::wire() {
   health_.subscribe();
 
   topology_.register_commands(
-      table_, [this](Done done) { reconciler_.reconcile(std::move(done)); },
+      table_, [this](Done done) { reconcile(std::move(done)); },
       [this](const TopologyHolder::Plan& plan, Done done) { reconciler_.preview(plan, std::move(done)); });
   health_.register_commands(table_);
   credentials_.register_commands(table_);
@@ -208,13 +226,14 @@ void Daemon::wire() {
 }
 
 void Daemon::start() {
+  start_metrics();  // first: a listener that cannot listen stops the start before anything else
   topology_.load_stored();
   // After the topology: the certificate must carry this node's identity.
   for (const auto& p : credentials_.refresh()) log("credentials: " + p);
   credentials_.watch();
   server_ = std::make_unique<control::Server>(
       io_, config_.control_socket, config_.control_group,
-      [this](const Json& request, control::Reply reply) { table_.dispatch(request, std::move(reply)); });
+      [this](const Json& request, control::Reply reply) { dispatch(request, std::move(reply)); });
   pet_watchdog();
   charon_.start();
   // After the stored topology: ndsipd runs on it while etcd is away.
@@ -279,7 +298,7 @@ void Daemon::reload(Done done) {
     a["note"] = "charon is not reachable; will apply when it is back";
     return done(std::move(a));
   }
-  credentials_.load([this, done] { reconciler_.reconcile(done); });
+  credentials_.load([this, done] { reconcile(done); });
 }
 
 namespace {
@@ -312,6 +331,7 @@ Json Daemon::status() const {
   a["last_apply"] = reconciler_.last_apply();
   a["polled"] = health_.polled();
   a["tunnel_counts"] = health_.tunnel_counts();
+  a["seg_choices"] = seg_failover_.status();
   a["tunnels"] = tunnels_placeholder;
   Json outside = Json::array();
   for (const auto& o : topology_.plan()->outside) {

@@ -22,11 +22,14 @@
 #include "daemon/etcd_source.hpp"
 #include "daemon/fleet_reporter.hpp"
 #include "daemon/health_monitor.hpp"
+#include "daemon/seg_failover.hpp"
 #include "daemon/reconciler.hpp"
 #include "daemon/state_store.hpp"
 #include "daemon/topology_holder.hpp"
 #include "kernel/address_watcher.hpp"
 #include "kernel/inventory.hpp"
+#include "metrics/http_listener.hpp"
+#include "metrics/metrics.hpp"
 
 namespace ndsip::daemon {
 
@@ -58,6 +61,13 @@ class Daemon {
   Json fleet_status() const;  // what FleetReporter writes to etcd
   void notify_ready_once(const std::string& status);
   void pet_watchdog();
+  // With metrics-listen (metrics_wiring.cpp): the metrics and their feeds from the parts, the
+  // HTTP listener, and the paths whose durations they measure.
+  void wire_metrics();
+  void start_metrics();
+  void reconcile(Done done);
+  void dispatch(const Json& request, control::Reply reply);
+  void offer(const std::string& document, Done done);
 
   boost::asio::io_context& io_;
   Config config_;
@@ -66,6 +76,7 @@ class Daemon {
   TopologyHolder topology_;
   Reconciler reconciler_;
   HealthMonitor health_;
+  SegFailover seg_failover_;
   CredentialManager credentials_;
   control::CommandTable table_;
   std::unique_ptr<EtcdSource> etcd_;  // with --topology-source etcd
@@ -82,6 +93,8 @@ class Daemon {
   std::unique_ptr<control::Server> server_;
   boost::asio::steady_timer watchdog_timer_;
   bool ready_sent_ = false;
+  std::unique_ptr<metrics::Metrics> metrics_;                 // with metrics-listen
+  std::unique_ptr<metrics::HttpListener> metrics_listener_;  // (gone first: it renders the parts)
 };
 
 // --check-config: everything start() reads (settings, policies, templates, the stored

@@ -7,6 +7,8 @@
 #     the topology missing, then added, is seen live;
 #   - `systemctl reload`; SIGSEGV -> restarted; SIGSTOP -> the watchdog restarts it; the
 #     accepted topology survives both;
+#   - metrics-listen: refused by the unit alone (no IP), served with the shipped drop-in to
+#     the allowed address and to no other;
 #   - ndsipd's journal free of EPERM, EACCES and seccomp denials.
 # Usage: boot_test.sh BUILD_DIR   (a build with ndsipd and ndsipctl built, not sanitized:
 # the sanitizers' runtimes need syscalls the unit's filter rightly forbids)
@@ -144,19 +146,21 @@ mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
 ln -sf "$unit" "$root/etc/systemd/system/multi-user.target.wants/ndsipd.service"
 for u in postgresql.service postgresql@.service e2scrub_reap.service e2scrub_all.timer fstrim.timer \
          apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer man-db.timer \
-         systemd-timesyncd.service getty@.service etcd.service; do
+         systemd-timesyncd.service getty@.service etcd.service prometheus.service; do
   ln -sf /dev/null "$root/etc/systemd/system/$u"
 done
 systemd-id128 new > "$root/etc/machine-id"
 
 # --- boot ---------------------------------------------------------------------------------------
 # nspawn in a cgroup of its own (this host's PID 1 is no systemd to make one); pure cgroup v2
-# inside, as a Debian 12 host boots.
+# inside, as a Debian 12 host boots. bpf() allowed: systemd enforces IPAddressAllow= and
+# IPAddressDeny= with BPF programs on a unit's cgroup, and without them (nspawn's default
+# filter) it runs the unit with no IP firewall at all, silently.
 for d in $(cgroups); do mkdir -p "$d"; done
 (
   for d in $(cgroups); do echo "$BASHPID" > "$d/cgroup.procs"; done
   export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1
-  exec systemd-nspawn -D "$root" --boot --register=no --keep-unit --private-network \
+  exec systemd-nspawn -D "$root" --boot --system-call-filter=bpf --register=no --keep-unit --private-network \
     --machine="$machine" --link-journal=no --console=passive systemd.unit=multi-user.target
 ) > "$work/nspawn.log" 2>&1 &
 nspawn_pid=$!
@@ -230,6 +234,32 @@ expect "SIGSTOP sent to ndsipd's main process" signal_main STOP
 expect "SIGSTOP: the watchdog (30 s) restarts ndsipd" within 75 restarted
 expect "the watchdog said so (journal)" journal_has 'Watchdog timeout'
 expect "the accepted topology survives the watchdog restart" within 10 topology_kept
+
+# Metrics (docs/metrics.md): the unit opens no IP socket, so metrics-listen alone stops the
+# start, saying why; the shipped drop-in opens IP for the listener and, with IPAddressAllow,
+# to the allowed scrapers alone.
+set_metrics_listen() {
+  sed -i '/^metrics-listen/d' "$root/etc/ndsip/ndsipd.conf" && echo "metrics-listen = $1" >> "$root/etc/ndsip/ndsipd.conf"
+}
+not_active() { ! active ndsipd.service; }
+scrape() { inside curl -sf --max-time 5 "http://$1:9474/metrics" | grep -q '^ndsip_tunnel_up{'; }
+not_scraped() { ! inside curl -s --max-time 3 -o /dev/null "http://$1:9474/metrics"; }
+set_metrics_listen 0.0.0.0:9474
+inside systemctl restart ndsipd >/dev/null 2>&1
+expect "metrics-listen without the drop-in: ndsipd does not start" within 15 not_active
+expect "... and says why (address family, the drop-in)" within 15 journal_has 'Address family not supported by protocol (under systemd'
+mkdir -p "$root/etc/systemd/system/ndsipd.service.d"
+sed 's/^IPAddressAllow=.*/IPAddressAllow=localhost/' "$root$prefix/share/doc/ndsip/ndsipd-metrics.conf.example" \
+  > "$root/etc/systemd/system/ndsipd.service.d/metrics.conf"
+inside systemctl daemon-reload
+inside systemctl reset-failed ndsipd >/dev/null 2>&1
+inside systemctl restart ndsipd >/dev/null 2>&1
+expect "with ndsipd-metrics.conf.example (IPAddressAllow=localhost): active" within 30 active ndsipd.service
+expect "a scraper on an allowed address (127.0.0.1) reads the metrics" within 10 scrape 127.0.0.1
+expect "a scraper on another address (192.0.2.10) is not let in" not_scraped 192.0.2.10
+# ... because the firewall is there at all: a unit with IPAddressDeny=any reaches nothing.
+ip_firewall() { ! inside systemd-run --wait -q -p IPAddressDeny=any curl -s -m 3 -o /dev/null http://127.0.0.1:9474/metrics; }
+expect "systemd enforces IPAddressDeny here (a probe unit with it reaches nothing)" ip_firewall
 
 expect "ndsipd's journal has no EPERM, EACCES or seccomp denial" journal_clean
 

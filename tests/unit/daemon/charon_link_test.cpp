@@ -88,3 +88,42 @@ TEST(CharonLink, NobodyListeningIsAnErrorAndWaitingIsTold) {
   EXPECT_NE(logged.find("cannot connect"), std::string::npos);
   EXPECT_EQ(std::count(logged.begin(), logged.end(), '\n'), 1) << logged;
 }
+
+// Several parts may hear one event (health and the metrics both hear the rekeys), and every
+// command's answer is told to the observer (the metrics' VICI command counts) before its
+// handler runs, with the IKE_SA an initiate names.
+TEST(CharonLink, EveryCommandIsObservedAndEverySubscriberHearsItsEvent) {
+  test::ScriptedCharon charon;
+  charon.on("load-conn", [](const vici::Message&) {
+    test::ScriptedCharon::Answer a;
+    a.response.set("success", "no").set("errmsg", "invalid proposal");
+    return a;
+  });
+  boost::asio::io_context io;
+  daemon::CharonLink link(io, charon.uri(), 2s);
+  std::vector<std::string> observed;
+  link.on_command([&](const std::string& command, const std::string& ike, const std::string& result) {
+    observed.push_back(command + "|" + ike + "|" + result);
+  });
+  int first = 0, second = 0;
+  link.subscribe("child-rekey", [&](const std::string&, const vici::Message&) { ++first; });
+  link.subscribe("child-rekey", [&](const std::string&, const vici::Message&) { ++second; });
+  link.start();
+  ASSERT_TRUE(run_until(io, [&] { return link.up(); }));
+  bool handled = false;
+  link.request(vici::request::load_conn("x", {}), [&](std::optional<vici::Error>, vici::Reply) {
+    EXPECT_EQ(observed.back(), "load-conn||command-failed");  // told before the handler
+    handled = true;
+  });
+  vici::InitiateArgs init;
+  init.ike = "zb_gms_val1";
+  init.child = "gms_val1";
+  link.send(vici::request::initiate(init), "zb_gms_val1/gms_val1");
+  bool terminated = false;
+  link.terminate("zb_gms_val1", [&] { terminated = true; });
+  ASSERT_TRUE(run_until(io, [&] { return handled && terminated && observed.size() == 4; }));
+  EXPECT_EQ(observed, (std::vector<std::string>{"version||ok", "load-conn||command-failed",
+                                                "initiate|zb_gms_val1|ok", "terminate||ok"}));
+  charon.event("child-rekey", vici::Message());
+  ASSERT_TRUE(run_until(io, [&] { return first == 1 && second == 1; }));
+}

@@ -17,6 +17,9 @@ TEST(Config, FlagsAndDefaults) {
   EXPECT_EQ(r.config->max_initiating, 3u);
   EXPECT_EQ(r.config->control_socket, "/run/ndsip/ndsipd.sock");
   EXPECT_EQ(r.config->state_dir, "/var/lib/ndsip");
+  EXPECT_EQ(r.config->failback_hold, 60s);
+  EXPECT_EQ(parse_config({"--node", "a", "--failback-hold", "5s"}).config->failback_hold, 5s);
+  EXPECT_EQ(parse_config({"--node", "a", "--failback-hold", "later"}).exit_code, 2);
 }
 
 TEST(Config, FileWithFlagsWinning) {
