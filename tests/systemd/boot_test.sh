@@ -49,16 +49,8 @@ container_init() {
   done
 }
 inside() { nsenter -t "$leader" -a "$@"; }
-# A check: runs the command, prints PASS or FAIL with its output when it fails.
-expect() {
-  local what=$1; shift
-  local out
-  if out=$("$@" 2>&1); then
-    log "PASS: $what"
-  else
-    log "FAIL: $what"; printf '%s\n' "$out" | sed 's/^/    /'; failed=1
-  fi
-}
+# expect WHAT CMD...: a check, PASS or FAIL with CMD's output.
+. "$(dirname "${BASH_SOURCE[0]}")/../shell/expect.sh"
 
 cleanup() {
   set +e

@@ -13,6 +13,19 @@ using namespace ndsip;
 using namespace std::chrono_literals;
 using test::run_until;
 
+namespace {
+
+// charon refuses every load-conn ("invalid proposal").
+void refuse_load_conn(test::ScriptedCharon& charon) {
+  charon.on("load-conn", [](const vici::Message&) {
+    test::ScriptedCharon::Answer a;
+    a.response.set("success", "no").set("errmsg", "invalid proposal");
+    return a;
+  });
+}
+
+}  // namespace
+
 TEST(CharonLink, ConnectsLosesAndComesBackOnItsOwn) {
   test::ScriptedCharon charon;
   boost::asio::io_context io;
@@ -40,11 +53,7 @@ TEST(CharonLink, ConnectsLosesAndComesBackOnItsOwn) {
 
 TEST(CharonLink, ARefusalIsAnErrorOfTheRequest) {
   test::ScriptedCharon charon;
-  charon.on("load-conn", [](const vici::Message&) {
-    test::ScriptedCharon::Answer a;
-    a.response.set("success", "no").set("errmsg", "invalid proposal");
-    return a;
-  });
+  refuse_load_conn(charon);
   boost::asio::io_context io;
   daemon::CharonLink link(io, charon.uri(), 2s);
   link.start();
@@ -94,11 +103,7 @@ TEST(CharonLink, NobodyListeningIsAnErrorAndWaitingIsTold) {
 // handler runs, with the IKE_SA an initiate names.
 TEST(CharonLink, EveryCommandIsObservedAndEverySubscriberHearsItsEvent) {
   test::ScriptedCharon charon;
-  charon.on("load-conn", [](const vici::Message&) {
-    test::ScriptedCharon::Answer a;
-    a.response.set("success", "no").set("errmsg", "invalid proposal");
-    return a;
-  });
+  refuse_load_conn(charon);
   boost::asio::io_context io;
   daemon::CharonLink link(io, charon.uri(), 2s);
   std::vector<std::string> observed;
