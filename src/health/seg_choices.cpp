@@ -43,14 +43,12 @@ void SegChoices::set_plan(const policy::NodePlan& plan, Clock::time_point now,
     next.emplace(pair, std::move(g));
   }
   groups_ = std::move(next);
+  // The IKE_SAs of the hops that stay keep what is known of them.
   std::map<std::string, Ike> ikes;
   for (const auto& [pair, g] : groups_) {
     for (const Member& m : g.members) {
-      if (auto it = ikes_.find(m.connection); it != ikes_.end()) {
-        ikes.emplace(m.connection, it->second);
-      } else {
-        ikes.emplace(m.connection, Ike{});
-      }
+      const auto it = ikes_.find(m.connection);
+      ikes.emplace(m.connection, it != ikes_.end() ? it->second : Ike{});
     }
   }
   ikes_ = std::move(ikes);

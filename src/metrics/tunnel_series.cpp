@@ -30,6 +30,20 @@ bool failing_state(const std::string& state) {
   return state == "down" || state == "degraded" || state == "revoked" || state == "connecting";
 }
 
+// Erases the entries of `map` whose key is not in `seen`, calling `remove` on each first
+// (their series leave the registry with them).
+template <typename Map, typename Remove>
+void drop_unseen(Map& map, const std::set<std::string>& seen, Remove remove) {
+  for (auto it = map.begin(); it != map.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    remove(it->second);
+    it = map.erase(it);
+  }
+}
+
 }  // namespace
 
 std::vector<TunnelRow> rows_from_status(const Json& rows) {
@@ -163,22 +177,8 @@ void TunnelSeries::update(const std::vector<TunnelRow>& rows, Clock::time_point 
     s.spi_out = row.spi_out;
     count_failure(row, s, now_ms);
   }
-  for (auto it = tunnels_.begin(); it != tunnels_.end();) {
-    if (seen.count(it->first)) {
-      ++it;
-      continue;
-    }
-    remove_series(it->second);
-    it = tunnels_.erase(it);
-  }
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    if (seen_connections.count(it->first)) {
-      ++it;
-      continue;
-    }
-    remove_connection(it->second);
-    it = connections_.erase(it);
-  }
+  drop_unseen(tunnels_, seen, [this](Series& gone) { remove_series(gone); });
+  drop_unseen(connections_, seen_connections, [this](Connection& gone) { remove_connection(gone); });
   for (const auto& [state, n] : counts) f_.tunnels.Add({{"state", state}}).Set(static_cast<double>(n));
 }
 
