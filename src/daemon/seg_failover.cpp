@@ -17,11 +17,13 @@ void SegFailover::observed(const std::vector<vici::IkeSa>& sas) {
   if (choices_.empty()) return;
   choices_.observe(sas);
   // CHILD_SAs asked to close that charon no longer lists may be asked again if they come back.
-  std::set<unsigned long long> listed;
-  for (const vici::IkeSa& sa : sas) {
-    for (const vici::ChildSa& ch : sa.children) listed.insert(ch.uniqueid);
+  if (!closing_.empty()) {  // (a SEG's list-sas holds thousands: only when there is one)
+    std::set<unsigned long long> listed;
+    for (const vici::IkeSa& sa : sas) {
+      for (const vici::ChildSa& ch : sa.children) listed.insert(ch.uniqueid);
+    }
+    std::erase_if(closing_, [&](unsigned long long id) { return !listed.count(id); });
   }
-  std::erase_if(closing_, [&](unsigned long long id) { return !listed.count(id); });
   decide();
   keep_standby_ikes_up();
   close_superseded();
