@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/atomic_file.hpp"
 #include "daemon/state_store.hpp"
 
 namespace ndsip::daemon {
@@ -271,7 +272,7 @@ Journal::Journal(std::string dir, bool writable) : dir_(std::move(dir)), writabl
   if (!s.snapshot_present && writable_) {
     // The snapshot exists before any record: a journal without one is then always an error.
     const std::string empty = snapshot_file(0, {});
-    write_file_atomically(snapshot_path(), empty);
+    common::write_file_atomically(snapshot_path(), empty);
     s.snapshot_bytes = empty.size();
   }
   version_ = s.version;
@@ -400,7 +401,7 @@ void Journal::compact() {
     throw std::runtime_error("journal " + path + " changed on disk; not compacting");
   }
   const std::string snapshot = snapshot_file(base, s.objects);
-  write_file_atomically(snapshot_path(), snapshot);
+  common::write_file_atomically(snapshot_path(), snapshot);
   // From here on the old journal's records up to `base` are skipped at replay: replacing the
   // journal only gives the space back.
   snapshot_version_ = base;
@@ -411,7 +412,7 @@ void Journal::compact() {
   std::exception_ptr failure;
   bool replaced = true;
   try {
-    write_file_atomically(path, s.journal.substr(s.stop_end, s.intact - s.stop_end));
+    common::write_file_atomically(path, s.journal.substr(s.stop_end, s.intact - s.stop_end));
   } catch (...) {
     // Only the directory fsync fails after the rename: then the new journal is in place.
     failure = std::current_exception();

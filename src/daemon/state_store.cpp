@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/atomic_file.hpp"
 #include "common/private_dir.hpp"
 #include "common/read_file.hpp"
 #include "topology/state.hpp"
@@ -26,44 +27,7 @@ std::runtime_error sys_error(const std::string& what, const std::string& path) {
   return std::runtime_error(what + " " + path + ": " + std::strerror(errno));
 }
 
-void fsync_dir(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw sys_error("cannot open directory", dir.string());
-  ::fsync(fd);
-  ::close(fd);
-}
-
 }  // namespace
-
-void write_file_atomically(const std::string& path, const std::string& data, unsigned mode, bool durable) {
-  const std::string tmp = path + ".tmp";
-  // A fresh file, never an existing one: whatever sits at the temporary name (a leftover of
-  // a crash, or a symlink planted to make us write elsewhere) is removed first (unlink
-  // removes a link, not its target), and O_EXCL|O_NOFOLLOW refuses anything that appears
-  // in between. rename then replaces the final name itself, never a link's target.
-  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) throw sys_error("cannot remove", tmp);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) throw sys_error("cannot create", tmp);
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const auto e = sys_error("cannot write", tmp);
-      ::close(fd);
-      throw e;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (durable && ::fsync(fd) != 0) {
-    const auto e = sys_error("cannot fsync", tmp);
-    ::close(fd);
-    throw e;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw sys_error("cannot rename to", path);
-  if (durable) fsync_dir(fs::path(path).parent_path());
-}
 
 StateStore::StateStore(std::string dir, Access access) : dir_(std::move(dir)) {
   const std::string topology_dir = dir_ + "/topology";
@@ -172,7 +136,7 @@ namespace {
 // ndsipd works it out again (re-sends load-conn, which charon treats as a no-op for
 // identical content; starts from the preferred SEGs). So no fsync.
 void save_names(const fs::path& path, const std::map<std::string, std::string>& names) {
-  write_file_atomically(path.string(), nlohmann::json(names).dump(1) + "\n", 0640, false);
+  common::write_file_atomically(path.string(), nlohmann::json(names).dump(1) + "\n", 0640, false);
 }
 
 std::map<std::string, std::string> load_names(const fs::path& path) {

@@ -69,10 +69,4 @@ class StateStore {
   std::unique_ptr<Journal> journal_;
 };
 
-// Writes `data` to `path` atomically (see above). `durable`: fsync the file and the directory,
-// so it survives a power loss; without, a crash may leave the old content (never a torn
-// file). Throws std::runtime_error naming the path.
-void write_file_atomically(const std::string& path, const std::string& data, unsigned mode = 0640,
-                           bool durable = true);
-
 }  // namespace ndsip::daemon

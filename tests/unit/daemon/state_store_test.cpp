@@ -10,6 +10,7 @@
 #include <fstream>
 #include <memory>
 
+#include "common/atomic_file.hpp"
 #include "daemon/state_store.hpp"
 #include "topology/load.hpp"
 
@@ -131,7 +132,7 @@ TEST_F(Store, AppliedRoundTripAndGarbageIsEmpty) {
   EXPECT_TRUE(s.load_applied().empty());
   s.save_applied({{"zb_a_b", "0123456789abcdef"}});
   EXPECT_EQ(s.load_applied().at("zb_a_b"), "0123456789abcdef");
-  write_file_atomically((dir_ / "applied.json").string(), "{ torn");
+  common::write_file_atomically((dir_ / "applied.json").string(), "{ torn");
   EXPECT_TRUE(s.load_applied().empty());
 }
 
@@ -142,14 +143,14 @@ TEST_F(Store, SegChoicesRoundTripApartFromAppliedAndGarbageIsEmpty) {
   s.save_seg_choices({{"val-1_gms-b", "zb_val-1_seg-a2"}});
   EXPECT_EQ(s.load_seg_choices(), (std::map<std::string, std::string>{{"val-1_gms-b", "zb_val-1_seg-a2"}}));
   EXPECT_EQ(s.load_applied().size(), 1u);
-  write_file_atomically((dir_ / "seg-choices.json").string(), "[1, 2");
+  common::write_file_atomically((dir_ / "seg-choices.json").string(), "[1, 2");
   EXPECT_TRUE(s.load_seg_choices().empty());
   EXPECT_EQ(s.load_applied().size(), 1u);
 }
 
 TEST_F(Store, UnwritableDirectoryIsAClearError) {
   EXPECT_THROW(StateStore("/proc/ndsip-cannot-exist"), std::runtime_error);
-  EXPECT_THROW(write_file_atomically("/proc/ndsip-nope/x", "y"), std::runtime_error);
+  EXPECT_THROW(common::write_file_atomically("/proc/ndsip-nope/x", "y"), std::runtime_error);
 }
 
 TEST_F(Store, OneOwnerAtATime) {
