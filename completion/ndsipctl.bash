@@ -5,7 +5,7 @@
 _ndsipctl() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local commands="validate plan push diff status rollback publish fleet-status reconnect reload
-    certs version list-commands help"
+    certs renew enrol version list-commands help"
   local data="--policies --templates --help"
   local daemon="--socket --json --help"
   local etcd="--etcd --etcd-prefix --etcd-cacert --etcd-cert --etcd-key --etcd-user
@@ -21,9 +21,11 @@ _ndsipctl() {
   case $prev in
     --policies | --templates)
       _ndsipctl_files -d; return ;;
-    --socket | --etcd-cacert | --etcd-cert | --etcd-key | --etcd-password-file)
+    --socket | --etcd-cacert | --etcd-cert | --etcd-key | --etcd-password-file | --trusted | --secret-file | \
+    --vendor-cert | --vendor-key | --config | --cert | --key | --ca | --new-key)
       _ndsipctl_files -f; return ;;
-    --node | --etcd | --etcd-prefix | --etcd-user | --etcd-timeout)
+    --node | --etcd | --etcd-prefix | --etcd-user | --etcd-timeout | --server | --identity | --subject | \
+    --reference | --key-type | --timeout)
       return ;;
   esac
 
@@ -40,7 +42,10 @@ _ndsipctl() {
       done ;;
     publish) options="$etcd --dry-run --policies --templates"; takes_file=1 ;;
     fleet-status) options="$etcd --json" ;;
-    reconnect | reload | certs | version | list-commands) options=$daemon ;;
+    reconnect | reload | certs | renew | version | list-commands) options=$daemon ;;
+    enrol)
+      options="--server --trusted --identity --subject --reference --secret-file --vendor-cert --vendor-key
+        --config --cert --key --ca --new-key --key-type --timeout --force --help" ;;
     *) return ;;
   esac
 

@@ -21,6 +21,9 @@ int reconnect_command(const Args& args, std::ostream& out, std::ostream& err);
 int reload_command(const Args& args, std::ostream& out, std::ostream& err);
 int version_command(const Args& args, std::ostream& out, std::ostream& err);
 int certs_command(const Args& args, std::ostream& out, std::ostream& err);
+int renew_command(const Args& args, std::ostream& out, std::ostream& err);
+// Offline: the first certificate from the CA over CMPv2 (enrol_command.cpp).
+int enrol_command(const Args& args, std::ostream& out, std::ostream& err);
 int list_commands_command(const Args& args, std::ostream& out, std::ostream& err);
 // The fleet, over etcd (fleet_commands.cpp).
 int publish_command(const Args& args, std::ostream& out, std::ostream& err);

@@ -223,6 +223,25 @@ int reload_command(const Args& args, std::ostream& out, std::ostream& err) {
       nullptr, plain("reload"), [&](const json& x) { print_changes(x, out); }, out, err);
 }
 
+int renew_command(const Args& args, std::ostream& out, std::ostream& err) {
+  return daemon_command(args,
+      "Usage: ndsipctl renew [--socket PATH] [--json]\n\n"
+      "Asks ndsipd to renew the node's certificate now over CMPv2 (cmp-server in its settings):\n"
+      "a key update request to the CA, protected with the certificate in use; the issued\n"
+      "certificate must pass the TS 33.310 checks before the certificate and key files are\n"
+      "replaced, and ndsipd then rolls its tunnels over to it without dropping traffic. Waits\n"
+      "for the CA's answer (polling included, up to cmp-timeout). On any failure the files and\n"
+      "the tunnels stay as they were and ndsipd retries later. Exit 0 when renewed, 1 when the\n"
+      "renewal failed (the reason is printed), 2 when ndsipd cannot be reached.",
+      nullptr, plain("renew"),
+      [&](const json& x) {
+        out << "renewed: serial " << x.value("serial", "") << ", valid until " << x.value("not_after", "")
+            << ", key " << x.value("key", "") << "\n"
+            << "ndsipd rolls over to it once it has checked the new files (see ndsipctl certs)\n";
+      },
+      out, err);
+}
+
 int list_commands_command(const Args& args, std::ostream& out, std::ostream& err) {
   return daemon_command(args,
       "Usage: ndsipctl list-commands [--socket PATH] [--json]\n\n"

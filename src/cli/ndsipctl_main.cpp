@@ -24,6 +24,8 @@ const char* usage =
     "  reconnect PEER                  tear down and re-establish the tunnel to PEER\n"
     "  reload                          make ndsipd re-read policies, templates, credentials\n"
     "  certs                           certificates, CAs, CRLs and peers' certificates, expiry\n"
+    "  renew                           renew the node's certificate over CMPv2 now\n"
+    "  enrol --server URL ...          this host's first certificate from the CA over CMPv2\n"
     "  version                         ndsipd's and charon's versions\n"
     "  list-commands                   the commands ndsipd answers on its control socket\n\n"
     "`ndsipctl COMMAND --help` describes each command.\n";
@@ -55,6 +57,8 @@ int main(int argc, char** argv) {
     if (command == "reload") return reload_command(args, std::cout, std::cerr);
     if (command == "version") return version_command(args, std::cout, std::cerr);
     if (command == "certs") return certs_command(args, std::cout, std::cerr);
+    if (command == "renew") return renew_command(args, std::cout, std::cerr);
+    if (command == "enrol") return enrol_command(args, std::cout, std::cerr);
     if (command == "list-commands") return list_commands_command(args, std::cout, std::cerr);
     if (command == "--help" || command == "-h" || command == "help") {
       std::cout << usage;

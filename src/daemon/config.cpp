@@ -5,6 +5,7 @@
 #include <regex>
 #include <sstream>
 
+#include "cmp/new_key.hpp"
 #include "etcd/client.hpp"
 #include "etcd/credentials.hpp"
 #include "etcd/layout.hpp"
@@ -27,6 +28,33 @@ std::optional<std::chrono::milliseconds> duration(const std::string& text) {
   return std::chrono::milliseconds(ms);
 }
 
+// The CMP settings, each problem a line; fills c.cmp_renew_at.
+std::string check_cmp_settings(Config& c, const std::string& renew_at) {
+  std::string errors, why;
+  if (auto point = cmp::RenewalPoint::parse(renew_at, &why)) {
+    c.cmp_renew_at = *point;
+  } else {
+    errors += "ndsipd: --cmp-renew-at: " + why + "\n";
+  }
+  if (!c.cmp_key_type.empty() && !cmp::valid_key_spec(c.cmp_key_type, &why)) {
+    errors += "ndsipd: --cmp-key-type: " + why + "\n";
+  }
+  if (!c.cmp_new_key.empty() && !c.cmp_key_type.empty()) {
+    errors += "ndsipd: --cmp-new-key and --cmp-key-type exclude each other (the file's key is certified as it is)\n";
+  }
+  if (c.cmp_retry_max < c.cmp_retry_first) errors += "ndsipd: need --cmp-retry-first <= --cmp-retry-max\n";
+  if (c.cmp_server.empty()) return errors;
+  if (c.cmp_server.rfind("http://", 0) != 0) {
+    errors += "ndsipd: --cmp-server must be an http:// URL (CMP protects its messages itself; got \"" + c.cmp_server +
+              "\")\n";
+  }
+  if (c.cmp_trusted.empty()) errors += "ndsipd: --cmp-server needs --cmp-trusted (whom to believe in the CA's answers)\n";
+  if (c.cert.empty() || c.key.empty() || c.ca_bundle.empty()) {
+    errors += "ndsipd: --cmp-server needs --cert, --key and --ca (what is renewed, and what it must chain to)\n";
+  }
+  return errors;
+}
+
 }  // namespace
 
 ParseOutcome parse_config(const std::vector<std::string>& args) {
@@ -37,7 +65,8 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
             reauth_batch = static_cast<long long>(c.reauth_batch),
             vici_sessions = static_cast<long long>(c.vici_sessions);
   std::string poll = "10s", black_hole = "30s", connect_timeout = "30s", vici_timeout = "30s",
-              reauth_interval = "2s", failback_hold = "60s";
+              reauth_interval = "2s", failback_hold = "60s", cmp_renew_at = "70%", cmp_retry_first = "1m",
+              cmp_retry_max = "1h", cmp_timeout = "60s";
   po::options_description opts(
       "Usage: ndsipd --node NAME [options]\n\n"
       "Keeps the local strongSwan charon programmed, over VICI, with exactly the NDS/IP tunnels\n"
@@ -88,6 +117,21 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
       ("reauth-batch", po::value(&reauth_batch)->default_value(reauth_batch),
        "IKE_SAs re-authenticated at once after a certificate rollover")
       ("reauth-interval", po::value(&reauth_interval)->default_value(reauth_interval), "between those batches")
+      ("cmp-server", po::value(&c.cmp_server),
+       "renew the certificate over CMPv2 (TS 33.310) at this CA URL, http://HOST[:PORT]/PATH (default: off)")
+      ("cmp-trusted", po::value(&c.cmp_trusted),
+       "CMP: certificates (PEM) the CA's responses must be protected by, or chain to (required with cmp-server)")
+      ("cmp-renew-at", po::value(&cmp_renew_at)->default_value(cmp_renew_at),
+       "CMP: renew at this share of the lifetime (70%) or days before expiry (30d)")
+      ("cmp-new-key", po::value(&c.cmp_new_key),
+       "CMP: certify the key in this file (owner-only) instead of generating one (pre-staged or HSM-made keys)")
+      ("cmp-key-type", po::value(&c.cmp_key_type),
+       "CMP: generate the new key as rsa:BITS, ec:P-256, ec:P-384 or ed25519 (default: like the current key)")
+      ("cmp-retry-first", po::value(&cmp_retry_first)->default_value(cmp_retry_first),
+       "CMP: first wait after a failed attempt (doubling, jittered)")
+      ("cmp-retry-max", po::value(&cmp_retry_max)->default_value(cmp_retry_max), "CMP: longest wait between attempts")
+      ("cmp-timeout", po::value(&cmp_timeout)->default_value(cmp_timeout),
+       "CMP: one attempt's limit, the CA's polling included")
       ("metrics-listen", po::value(&c.metrics_listen),
        "serve Prometheus metrics at http://ADDR:PORT/metrics (numeric address, e.g. 127.0.0.1:9474 or [::1]:9474; "
        "default: off)");
@@ -124,7 +168,10 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
         std::tuple{"connect-timeout", connect_timeout, &c.connect_timeout},
         std::tuple{"vici-timeout", vici_timeout, &c.vici_timeout},
         std::tuple{"reauth-interval", reauth_interval, &c.reauth_interval},
-        std::tuple{"failback-hold", failback_hold, &c.failback_hold}}) {
+        std::tuple{"failback-hold", failback_hold, &c.failback_hold},
+        std::tuple{"cmp-retry-first", cmp_retry_first, &c.cmp_retry_first},
+        std::tuple{"cmp-retry-max", cmp_retry_max, &c.cmp_retry_max},
+        std::tuple{"cmp-timeout", cmp_timeout, &c.cmp_timeout}}) {
     if (auto d = duration(text)) {
       *target = *d;
     } else {
@@ -172,6 +219,7 @@ ParseOutcome parse_config(const std::vector<std::string>& args) {
       errors += std::string("ndsipd: ") + e.what() + "\n";
     }
   }
+  errors += check_cmp_settings(c, cmp_renew_at);
   if (c.critical_days < 0 || c.warn_days < c.critical_days) {
     errors += "ndsipd: need 0 <= --critical-days <= --warn-days\n";
   }

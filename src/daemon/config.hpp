@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "certs/checks.hpp"
+#include "cmp/renewal_point.hpp"
 #include "etcd/client.hpp"
 
 namespace ndsip::daemon {
@@ -42,6 +43,13 @@ struct Config {
   // etcd's auth: the user, and its password read at start from etcd_password_file (owner-only;
   // the password itself is never a setting, so it is on no command line). Never log it.
   std::string etcd_user, etcd_password_file, etcd_password;
+  // Certificate renewal over CMPv2 (src/cmp, docs/certificates.md): the CA's CMP URL (empty:
+  // off, the default), the certificates its responses must be protected by, when to renew,
+  // the new key (a file, or generated: "" is like today's), retries and the attempt's limit.
+  std::string cmp_server, cmp_trusted, cmp_new_key, cmp_key_type;
+  cmp::RenewalPoint cmp_renew_at;
+  std::chrono::milliseconds cmp_retry_first{std::chrono::minutes(1)}, cmp_retry_max{std::chrono::hours(1)};
+  std::chrono::milliseconds cmp_timeout{std::chrono::seconds(60)};
   // Prometheus metrics over HTTP on "ADDR:PORT" (docs/metrics.md); empty: off (the default).
   std::string metrics_listen;
   bool check_only = false;                               // --check-config: validate and exit

@@ -48,6 +48,7 @@ void CredentialManager::adopt(CheckedCredentials c) {
   in_use_ = std::move(c.charon);
   check_ = std::move(c.check);
   schedule_expiry();
+  if (on_adopted_) on_adopted_();
 }
 
 std::vector<std::string> CredentialManager::refresh() {
@@ -293,6 +294,7 @@ Json CredentialManager::summary() const {
   } else {
     out["state"] = problems_.empty() ? "none configured" : "invalid";
   }
+  if (renewal_view_) out["renewal"] = renewal_view_();
   return out;
 }
 

@@ -66,7 +66,16 @@ class CredentialManager {
   void check_peer_expiry();
 
   void register_commands(control::CommandTable& table);
-  Json summary() const;  // for status: serial, days left, state, problems
+  Json summary() const;  // for status: serial, days left, state, problems (and renewal's)
+
+  // What a renewal needs: the credentials in use, the identity they must carry, the paths.
+  const Credentials& in_use_credentials() const { return in_use_; }
+  const std::string& identity() const { return plan_->credentials.identity; }
+  const CredentialSettings& settings() const { return settings_; }
+  // Called after each adoption (at start, on rollover): the renewal reschedules.
+  void on_adopted(std::function<void()> handler) { on_adopted_ = std::move(handler); }
+  // Added to summary() as "renewal" (CertRenewer::summary).
+  void renewal_view(std::function<Json()> view) { renewal_view_ = std::move(view); }
 
   // A certificate a peer presented, as charon holds it.
   struct PeerCert {
@@ -105,6 +114,8 @@ class CredentialManager {
   std::set<std::string> expired_peer_certs_;  // serials already acted on
   std::chrono::steady_clock::time_point last_peer_check_{};
   std::function<void(const std::vector<PeerCert>&)> on_peers_checked_;
+  std::function<void()> on_adopted_;
+  std::function<Json()> renewal_view_;
 };
 
 }  // namespace ndsip::daemon

@@ -35,6 +35,11 @@ CredentialSettings credential_settings(const Config& c) {
   return {c.credential_paths(), c.warn_days, c.critical_days, c.reauth_batch, c.reauth_interval};
 }
 
+RenewalSettings renewal_settings(const Config& c) {
+  return {c.cmp_server, c.cmp_trusted, c.cmp_renew_at, c.cmp_new_key, c.cmp_key_type, c.cmp_retry_first,
+          c.cmp_retry_max, c.cmp_timeout};
+}
+
 }  // namespace
 
 Daemon::Daemon(boost::asio::io_context& io, Config config)
@@ -47,7 +52,12 @@ Daemon::Daemon(boost::asio::io_context& io, Config config)
       health_(io, charon_, health_settings(config_)),
       seg_failover_(charon_, health_, store_, health::SegChoiceSettings{config_.failback_hold}),
       credentials_(io, charon_, health_, credential_settings(config_)),
+      renewer_(io, credentials_, renewal_settings(config_)),
       watchdog_timer_(io) {
+  if (renewer_.enabled()) {
+    credentials_.on_adopted([this] { renewer_.schedule(); });
+    credentials_.renewal_view([this] { return renewer_.summary(); });
+  }
   if (config_.topology_source == "etcd") {
     const etcd::ClientSettings settings = etcd_client_settings(config_);
     etcd_ = std::make_unique<EtcdSource>(io, settings, etcd::Layout(config_.etcd_prefix),
@@ -197,6 +207,7 @@ void Daemon::wire() {
       [this](const TopologyHolder::Plan& plan, Done done) { reconciler_.preview(plan, std::move(done)); });
   health_.register_commands(table_);
   credentials_.register_commands(table_);
+  renewer_.register_commands(table_);
   table_.add("status", "node, topology, charon, credentials and every tunnel, as kept from charon's events and polls",
              [this](const Json& request, control::Reply reply) {
                const auto fresh = request.find("fresh");

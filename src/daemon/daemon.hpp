@@ -16,6 +16,7 @@
 
 #include "control/command_table.hpp"
 #include "control/server.hpp"
+#include "daemon/cert_renewer.hpp"
 #include "daemon/charon_link.hpp"
 #include "daemon/config.hpp"
 #include "daemon/credential_manager.hpp"
@@ -78,6 +79,7 @@ class Daemon {
   HealthMonitor health_;
   SegFailover seg_failover_;
   CredentialManager credentials_;
+  CertRenewer renewer_;  // with cmp-server
   control::CommandTable table_;
   std::unique_ptr<EtcdSource> etcd_;  // with --topology-source etcd
   // This node's IKE end points on the host, live (a virtual IP failing over away holds its

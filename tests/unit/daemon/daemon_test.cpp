@@ -86,7 +86,7 @@ TEST(Daemon, EveryPartsCommandsAreListedAndDocumented) {
   EXPECT_EQ(a["protocol"], 1);
   std::set<std::string> listed;
   for (const auto& [name, summary] : a["commands"].items()) listed.insert(name);
-  EXPECT_EQ(listed, (std::set<std::string>{"certs", "diff", "list-commands", "push", "reconnect", "reload",
+  EXPECT_EQ(listed, (std::set<std::string>{"certs", "diff", "list-commands", "push", "reconnect", "reload", "renew",
                                            "rollback", "status", "version"}));
   // docs/control.md has a section for each command ndsipd answers.
   const auto doc = common::read_file(NDSIP_SOURCE_DIR "/docs/control.md");
