@@ -38,7 +38,8 @@ CertRenewer::~CertRenewer() {
 void CertRenewer::schedule() {
   if (!enabled() || running_) return;
   const auto& own = credentials_.in_use().own;
-  if (!own) {
+  // Without a topology the identity the new certificate must carry is unknown: wait for one.
+  if (!own || credentials_.identity().empty()) {
     timer_.cancel();
     next_ = 0;
     return;

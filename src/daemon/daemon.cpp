@@ -152,6 +152,7 @@ void Daemon::wire() {
     watch_addresses(*plan);
     if (inventory_) plan_trap_views(*chosen);
     credentials_.set_plan(plan);
+    renewer_.schedule();  // the identity the renewed certificate must carry may be known only now
   });
   seg_failover_.on_switch([this](const SegFailover::Plan& chosen, std::function<void()> applied) {
     reconciler_.set_desired(chosen);

@@ -94,7 +94,9 @@ std::vector<std::string> MockCmpServer::argv() const {
 
 bool MockCmpServer::start_once() {
   // The port is free in the namespace the server runs in: there, when it is a lab namespace.
-  port_ = opt_.netns.empty() ? free_port() : in_netns(opt_.netns, [] { return free_port(); }).get();
+  port_ = opt_.port                ? opt_.port
+          : opt_.netns.empty() ? free_port()
+                               : in_netns(opt_.netns, [] { return free_port(); }).get();
   log_ = opt_.dir + "/cmp-mock-" + std::to_string(port_) + ".log";
   proc::SpawnOptions o;
   o.output_file = log_;

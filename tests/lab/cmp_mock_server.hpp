@@ -29,6 +29,9 @@ struct MockCmpOptions {
   // Non-empty: run inside this lab namespace (`ip netns exec`), on its loopback; the caller
   // has brought lo up there.
   std::string netns;
+  // Non-zero: listen on this port (a server restarted with other options keeps the URL a
+  // daemon was started with); 0: a free one.
+  int port = 0;
 };
 
 class MockCmpServer {

@@ -59,6 +59,7 @@ Credential issue(const Credential& ca, const std::string& fqdn, const std::strin
                                 "--cakey", ca.key, "--dn", "CN=" + fqdn, "--san", o.san.empty() ? fqdn : o.san,
                                 "--outform", "pem"};
   if (!o.digest.empty()) args.insert(args.end(), {"--digest", o.digest});
+  if (!o.serial.empty()) args.insert(args.end(), {"--serial", o.serial});
   if (!o.not_before.empty() || !o.not_after.empty()) args.insert(args.end(), {"--dateform", "%Y-%m-%d %H:%M:%S"});
   if (!o.not_before.empty()) args.insert(args.end(), {"--not-before", o.not_before});
   if (!o.not_after.empty()) args.insert(args.end(), {"--not-after", o.not_after});

@@ -31,6 +31,8 @@ struct IssueOptions {
   bool reuse_key = false;             // sign the existing key at key_path instead of a new one
   std::string san;                    // "" : fqdn; an IP address ("192.0.2.10") is an iPAddress SAN,
                                       // which TLS clients need to reach a server by address
+  std::string serial;                 // "" : random; hex (OpenSSL's mock CMP server wants a KUR's answer
+                                      // to carry the old certificate's serial)
 };
 Credential issue(const Credential& ca, const std::string& fqdn, const std::string& key_path,
                  const std::string& cert_path, const IssueOptions& options);
