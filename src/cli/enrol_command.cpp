@@ -172,7 +172,10 @@ int enrol_command(const Args& args, std::ostream& out, std::ostream& err) {
   OPENSSL_cleanse(job.auth_key_pem.data(), job.auth_key_pem.size());
   if (!o.ok) {
     err << "ndsipctl enrol: " << o.error << "\n";
-    for (const std::string& p : o.problems) err << "  refused: " << p << "\n";
+    // The error names the first refused rule; the rest, when there are more, each on a line.
+    if (o.problems.size() > 1) {
+      for (const std::string& p : o.problems) err << "  refused: " << p << "\n";
+    }
     err << "nothing was written\n";
     return exit_invalid;
   }
