@@ -296,6 +296,7 @@ int certs_command(const Args& args, std::ostream& out, std::ostream& err) {
               << own.value("key", "") << ", " << own.value("signature", "") << "\n";
         }
         for (const auto& p : own.value("problems", json::array())) out << "          problem: " << p.get<std::string>() << "\n";
+        if (own.contains("renewal")) out << "          " << renewal_line(own["renewal"]) << "\n";
         for (const auto& c : x["cas"]) line("CA", c);
         for (const auto& c : x["crls"]) {
           out << std::left << std::setw(10) << "CRL" << c.value("issuer", "") << "  " << c.value("revoked", 0)

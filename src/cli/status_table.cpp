@@ -80,6 +80,29 @@ std::string tunnels_line(const json& s) {
 
 }  // namespace
 
+std::string renewal_line(const json& r) {
+  if (!r.is_object()) return "";
+  std::string line = "renewal via " + r.value("server", "") + ": ";
+  if (r.value("in_progress", false)) {
+    line += "in progress";
+  } else if (r.contains("next")) {
+    line += "next " + r.value("next", "") + " (" + r.value("next_trigger", "") + ")";
+  } else {
+    line += "not planned (no certificate or topology yet)";
+  }
+  if (r.contains("last_attempt")) {
+    const json& a = r["last_attempt"];
+    line += "; last " + a.value("at", "") + " ";
+    if (a.value("result", "") == "renewed") {
+      line += "renewed, serial " + a.value("serial", "");
+    } else {
+      line += "FAILED (" + std::to_string(r.value("failures_in_a_row", 0)) + " in a row, " + a.value("failed_at", "") +
+              "): " + a.value("error", "");
+    }
+  }
+  return line;
+}
+
 void print_status(const json& s, std::ostream& out) {
   const json& topo = s["topology"];
   out << "node " << s.value("node", "") << "   topology version " << topo.value("version", 0) << " digest "
@@ -109,6 +132,7 @@ void print_status(const json& s, std::ostream& out) {
                                       : std::string())
       << "\n";
   for (const auto& c : creds.value("problems", json::array())) out << "  refused: " << c.get<std::string>() << "\n";
+  if (creds.contains("renewal")) out << "  " << renewal_line(creds["renewal"]) << "\n";
   if (s.contains("tunnel_counts") || s.contains("polled")) out << "tunnels " << tunnels_line(s) << "\n";
   out << "\n";
   std::vector<Row> rows{{"TUNNEL", "PEER", "REFERENCE POINTS", "ZONE", "STATE", "UPTIME", "REKEY IN", "BYTES IN/OUT",

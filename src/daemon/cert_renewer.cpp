@@ -141,7 +141,9 @@ void CertRenewer::finished(cmp::ObtainOutcome outcome) {
   } else {
     ++failures_in_a_row_;
     log("certificate renewal failed, credentials unchanged: " + outcome.error);
-    for (const std::string& p : outcome.problems) log("certificate renewal: refused: " + p);
+    if (outcome.problems.size() > 1) {  // the error names the first
+      for (const std::string& p : outcome.problems) log("certificate renewal: refused: " + p);
+    }
   }
   done.outcome = std::move(outcome);
   last_ = std::move(done);

@@ -8,6 +8,12 @@
 #include <ctime>
 #include <filesystem>
 
+#include <openssl/crypto.h>
+
+#include "certs/x509.hpp"
+#include "cmp/new_key.hpp"
+#include "common/read_file.hpp"
+#include "common/secret_file.hpp"
 #include "control/socket_path.hpp"
 #include "daemon/credential_manager.hpp"
 #include "daemon/daemon.hpp"
@@ -81,6 +87,29 @@ std::vector<std::string> check_config(const Config& c) {
       }
     } catch (const std::exception& e) {
       problems.push_back(e.what());
+    }
+  }
+  // CMP renewal: whom to trust must hold certificates; a pre-staged key must be a private
+  // key of an allowed type, in a file only ndsipd can read.
+  if (!c.cmp_server.empty()) {
+    const common::ReadResult trusted = common::read_file_or_error(c.cmp_trusted);
+    if (!trusted.text) {
+      problems.push_back("cmp-trusted: " + trusted.error);
+    } else if (certs::parse_certificates(*trusted.text).empty()) {
+      problems.push_back("cmp-trusted " + c.cmp_trusted + " holds no certificate");
+    }
+  }
+  if (!c.cmp_new_key.empty()) {
+    common::SecretRead key = common::read_secret_file(c.cmp_new_key);
+    if (!key.text) {
+      problems.push_back("cmp-new-key " + c.cmp_new_key + " " + key.error);
+    } else {
+      const certs::Key k = certs::parse_private_key(*key.text);
+      OPENSSL_cleanse(key.text->data(), key.text->size());
+      if (!k || cmp::key_spec(k.get()).empty()) {
+        problems.push_back("cmp-new-key " + c.cmp_new_key +
+                           " is not a private key of an allowed type (RSA >= 2048, ECDSA P-256/P-384, Ed25519)");
+      }
     }
   }
   // The credentials, against this node's identity when a topology names it.

@@ -145,7 +145,7 @@ TEST(Plan, Errors) {
 
 TEST(DaemonCommands, HelpOnEverySubcommand) {
   for (auto command : {push_command, diff_command, status_command, rollback_command, reconnect_command,
-                       reload_command, version_command}) {
+                       reload_command, version_command, renew_command}) {
     const Outcome help = run_daemon(command, {"--help"});
     EXPECT_EQ(help.code, exit_ok) << help.err;
     EXPECT_NE(help.out.find("Usage: ndsipctl"), std::string::npos) << help.out;
@@ -162,6 +162,7 @@ TEST(DaemonCommands, NoDaemonIsExitTwoWithTheReason) {
   }
   EXPECT_EQ(run_daemon(push_command, {example, socket}).code, exit_unreachable);
   EXPECT_EQ(run_daemon(reconnect_command, {"peer", socket}).code, exit_unreachable);
+  EXPECT_EQ(run_daemon(renew_command, {socket}).code, exit_unreachable);
 }
 
 TEST(DaemonCommands, UsageErrors) {
@@ -200,6 +201,31 @@ TEST(StatusTable, AFreshSaHasAnUptimeAndLongCellsDoNotRunTogether) {
   EXPECT_NE(text.find("SEAL-UU         -     TLS"), std::string::npos) << text;
   EXPECT_EQ(duration(0), "0s");
   EXPECT_EQ(duration(90061), "1d1h1m1s");
+}
+
+// The renewal in status's header and certs: the next attempt, and a failure that says why.
+TEST(StatusTable, TheRenewalLineSaysWhatComesNextAndWhyTheLastFailed) {
+  const nlohmann::json failed = nlohmann::json::parse(R"json({
+    "server": "http://ca.example:8080/pkix/", "renew_at": "70%", "in_progress": false, "failures_in_a_row": 3,
+    "next": "2026-12-01 10:00:00 UTC", "next_trigger": "retry",
+    "last_attempt": {"at": "2026-12-01 09:30:00 UTC", "trigger": "retry", "result": "failed",
+                     "failed_at": "transfer", "error": "cannot reach the CMP server: Connection refused"}})json");
+  EXPECT_EQ(renewal_line(failed),
+            "renewal via http://ca.example:8080/pkix/: next 2026-12-01 10:00:00 UTC (retry); last 2026-12-01 09:30:00 "
+            "UTC FAILED (3 in a row, transfer): cannot reach the CMP server: Connection refused");
+  nlohmann::json renewed = failed;
+  renewed["last_attempt"] = {{"at", "2026-12-01 10:00:00 UTC"}, {"result", "renewed"}, {"serial", "0B"}};
+  renewed["in_progress"] = true;
+  EXPECT_EQ(renewal_line(renewed),
+            "renewal via http://ca.example:8080/pkix/: in progress; last 2026-12-01 10:00:00 UTC renewed, serial 0B");
+  // Status shows it under the certificate.
+  nlohmann::json s = {{"ok", true}, {"node", "gms"}, {"tunnels", nlohmann::json::array()},
+                      {"topology", {{"version", 3}, {"digest", "0123456789abcdef"}, {"name", "lab"}}},
+                      {"charon", {{"connected", true}, {"version", "charon 5.9.8"}, {"error", ""}}},
+                      {"credentials", {{"state", "ok"}, {"days_left", 10}, {"serial", "0A"}, {"renewal", failed}}}};
+  std::ostringstream out;
+  print_status(s, out);
+  EXPECT_NE(out.str().find("  renewal via http://ca.example:8080/pkix/: next"), std::string::npos) << out.str();
 }
 
 // ndsipd refusing this user the socket is, for every command, as good as no ndsipd: exit 2.

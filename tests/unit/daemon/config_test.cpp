@@ -74,6 +74,47 @@ TEST(Config, BadInputIsAClearUsageError) {
   EXPECT_NE(help.output.find("--control-socket"), std::string::npos);
 }
 
+// CMP renewal: off unless cmp-server; then it needs whom to trust and what it renews, and
+// every setting is checked at start with a message that says what is accepted.
+TEST(Config, CmpSettings) {
+  const auto off = parse_config({"--node", "a"});
+  ASSERT_TRUE(off.config);
+  EXPECT_EQ(off.config->cmp_server, "");
+  EXPECT_EQ(off.config->cmp_renew_at.to_string(), "70%");
+  const std::vector<std::string> creds{"--node", "a", "--cert", "c.pem", "--key", "k.pem", "--ca", "ca.pem"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> args = creds;
+    args.insert(args.end(), more.begin(), more.end());
+    return parse_config(args);
+  };
+  const auto on = with({"--cmp-server", "http://ca:8080/pkix/", "--cmp-trusted", "t.pem", "--cmp-renew-at", "30d",
+                        "--cmp-key-type", "ec:P-384", "--cmp-retry-first", "30s", "--cmp-timeout", "2m"});
+  ASSERT_TRUE(on.config) << on.output;
+  EXPECT_EQ(on.config->cmp_renew_at.to_string(), "30d");
+  EXPECT_EQ(on.config->cmp_key_type, "ec:P-384");
+  EXPECT_EQ(on.config->cmp_retry_first, std::chrono::seconds(30));
+  EXPECT_EQ(on.config->cmp_timeout, std::chrono::minutes(2));
+  const struct {
+    std::vector<std::string> args;
+    const char* says;
+  } bad[] = {
+      {{"--cmp-server", "http://ca/", "--cmp-trusted", "t.pem", "--cmp-renew-at", "130%"}, "\"130%\" is out of range"},
+      {{"--cmp-server", "https://ca/", "--cmp-trusted", "t.pem"}, "must be an http:// URL"},
+      {{"--cmp-server", "http://ca/"}, "needs --cmp-trusted"},
+      {{"--cmp-server", "http://ca/", "--cmp-trusted", "t.pem", "--cmp-key-type", "rsa:1024"}, "--cmp-key-type"},
+      {{"--cmp-new-key", "n.pem", "--cmp-key-type", "ec:P-256"}, "exclude each other"},
+      {{"--cmp-retry-first", "2h", "--cmp-retry-max", "1h"}, "--cmp-retry-first <= --cmp-retry-max"},
+      {{"--cmp-timeout", "soon"}, "\"soon\" is not a duration"},
+  };
+  for (const auto& b : bad) {
+    const auto r = with(b.args);
+    EXPECT_EQ(r.exit_code, 2) << b.says;
+    EXPECT_NE(r.output.find(b.says), std::string::npos) << r.output;
+  }
+  const auto no_creds = parse_config({"--node", "a", "--cmp-server", "http://ca/", "--cmp-trusted", "t.pem"});
+  EXPECT_NE(no_creds.output.find("needs --cert, --key and --ca"), std::string::npos) << no_creds.output;
+}
+
 // etcd's auth: etcd-user with etcd-password-file (owner-only), read once at start; a bad
 // file is a config error (exit 2) naming the file and the fix, never the password.
 TEST(Config, EtcdUserAndPasswordFile) {

@@ -164,6 +164,31 @@ TEST(Daemon, CheckConfigEvaluatesTheStoredTopology) {
   EXPECT_NE(problems[0].find("\"val7\" is not in the topology"), std::string::npos) << problems[0];
 }
 
+// --check-config reads what a CMP renewal will need: the certificates to trust, a pre-staged
+// key (owner-only, an allowed type).
+TEST(Daemon, CheckConfigReadsTheCmpFiles) {
+  test::TempDir dir;
+  daemon::Config c;
+  c.node = "gms";
+  c.state_dir = dir.path("state");
+  c.policies_dir = NDSIP_SOURCE_DIR "/policies";
+  c.templates_dir = NDSIP_SOURCE_DIR "/templates";
+  c.cmp_server = "http://ca:8080/pkix/";
+  c.cmp_trusted = dir.path("missing.pem");
+  c.cmp_new_key = dir.path("next.key.pem");
+  std::ofstream(c.cmp_new_key) << "not a key";
+  std::filesystem::permissions(c.cmp_new_key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::replace);
+  const auto problems = daemon::check_config(c);
+  ASSERT_EQ(problems.size(), 2u) << ::testing::PrintToString(problems);
+  EXPECT_NE(problems[0].find("cmp-trusted: cannot read " + c.cmp_trusted), std::string::npos) << problems[0];
+  EXPECT_NE(problems[1].find("is not a private key of an allowed type"), std::string::npos) << problems[1];
+  std::filesystem::permissions(c.cmp_new_key, std::filesystem::perms::group_read, std::filesystem::perm_options::add);
+  const auto open_key = daemon::check_config(c);
+  ASSERT_EQ(open_key.size(), 2u);
+  EXPECT_NE(open_key[1].find("chmod 600"), std::string::npos) << open_key[1];
+}
+
 // A stored topology that no longer loads must not become "nothing accepted": that would
 // unload every tunnel. ndsipd falls back to the newest one that loads, or holds charon as is.
 TEST(Daemon, AStoredTopologyThatFailsToLoadNeverUnloadsWhatCharonHolds) {

@@ -132,7 +132,7 @@ TEST_F(Store, AppliedRoundTripAndGarbageIsEmpty) {
   EXPECT_TRUE(s.load_applied().empty());
   s.save_applied({{"zb_a_b", "0123456789abcdef"}});
   EXPECT_EQ(s.load_applied().at("zb_a_b"), "0123456789abcdef");
-  common::write_file_atomically((dir_ / "applied.json").string(), "{ torn");
+  ndsip::common::write_file_atomically((dir_ / "applied.json").string(), "{ torn");
   EXPECT_TRUE(s.load_applied().empty());
 }
 
@@ -143,14 +143,14 @@ TEST_F(Store, SegChoicesRoundTripApartFromAppliedAndGarbageIsEmpty) {
   s.save_seg_choices({{"val-1_gms-b", "zb_val-1_seg-a2"}});
   EXPECT_EQ(s.load_seg_choices(), (std::map<std::string, std::string>{{"val-1_gms-b", "zb_val-1_seg-a2"}}));
   EXPECT_EQ(s.load_applied().size(), 1u);
-  common::write_file_atomically((dir_ / "seg-choices.json").string(), "[1, 2");
+  ndsip::common::write_file_atomically((dir_ / "seg-choices.json").string(), "[1, 2");
   EXPECT_TRUE(s.load_seg_choices().empty());
   EXPECT_EQ(s.load_applied().size(), 1u);
 }
 
 TEST_F(Store, UnwritableDirectoryIsAClearError) {
   EXPECT_THROW(StateStore("/proc/ndsip-cannot-exist"), std::runtime_error);
-  EXPECT_THROW(common::write_file_atomically("/proc/ndsip-nope/x", "y"), std::runtime_error);
+  EXPECT_THROW(ndsip::common::write_file_atomically("/proc/ndsip-nope/x", "y"), std::runtime_error);
 }
 
 TEST_F(Store, OneOwnerAtATime) {
