@@ -9,6 +9,9 @@
 #     accepted topology survives both;
 #   - metrics-listen: refused by the unit alone (no IP), served with the shipped drop-in to
 #     the allowed address and to no other;
+#   - cmp-server: `ndsipctl renew` refused by the unit alone (no IP), the service and its
+#     credentials kept; with the shipped drop-in renewed from OpenSSL's mock CMP server, the
+#     files replaced and the new certificate in use;
 #   - ndsipd's journal free of EPERM, EACCES and seccomp denials.
 # Usage: boot_test.sh BUILD_DIR   (a build with ndsipd and ndsipctl built, not sanitized:
 # the sanitizers' runtimes need syscalls the unit's filter rightly forbids)
@@ -252,6 +255,88 @@ expect "a scraper on another address (192.0.2.10) is not let in" not_scraped 192
 # ... because the firewall is there at all: a unit with IPAddressDeny=any reaches nothing.
 ip_firewall() { ! inside systemd-run --wait -q -p IPAddressDeny=any curl -s -m 3 -o /dev/null http://127.0.0.1:9474/metrics; }
 expect "systemd enforces IPAddressDeny here (a probe unit with it reaches nothing)" ip_firewall
+
+# Certificate renewal over CMPv2 (cmp-server): the unit alone opens no IP socket and sees /etc
+# read-only, so a renewal fails there, saying why, and the service and its credentials stay;
+# the shipped drop-in (ndsipd-cmp.conf.example) lets it reach the CA and write the files.
+# The CA is OpenSSL's mock CMP server in the container, answering the key update with a
+# certificate made here: the pre-staged key (cmp-new-key), a longer life, and the current
+# certificate's serial (OpenSSL 3.0's mock answers a key update only with a certificate of
+# the old one's issuer and serial). Run without the metrics drop-in (the unit as shipped),
+# then with both drop-ins, which add up.
+conf=$root/etc/ndsip/ndsipd.conf
+cert=$(sed -n 's/^cert = //p' "$conf"); key=$(sed -n 's/^key = //p' "$conf"); ca=$(sed -n 's/^ca = //p' "$conf")
+mock=/srv/ndsip-cmp-mock   # inside the container
+(
+  set -e
+  umask 077; mkdir -p "$root$mock"
+  pki --gen --type ecdsa --size 256 --outform pem > "$root/etc/ndsip/next.key.pem"
+  serial=$(openssl x509 -noout -serial -in "$root$cert" | sed 's/^serial=//')
+  pki --issue --in "$root/etc/ndsip/next.key.pem" --type priv --cacert "$root$ca" --cakey "$work/ca.key" \
+    --dn "C=DE, O=Operator A, CN=gms-a.operator-a.example" --san gms-a.operator-a.example \
+    --serial "$serial" --lifetime 730 --outform pem > "$root$mock/next.pem"
+  pki --gen --type ecdsa --size 256 --outform pem > "$root$mock/signer.key"
+  pki --issue --in "$root$mock/signer.key" --type priv --cacert "$root$ca" --cakey "$work/ca.key" \
+    --dn "C=DE, O=Operator A, CN=cmp.operator-a.example" --lifetime 30 --outform pem > "$root$mock/signer.pem"
+) 2> "$work/cmp-pki.log" || { log "pki could not make the CMP credentials:"; cat "$work/cmp-pki.log"; exit 1; }
+inside systemd-run -q --unit=ndsip-cmp-mock openssl cmp -config "" -port 8829 -srv_cert "$mock/signer.pem" \
+  -srv_key "$mock/signer.key" -srv_trusted "$ca" -rsp_cert "$mock/next.pem"
+mock_listens() { inside ss -Hltn 'sport = :8829' | grep -q .; }
+expect "OpenSSL's mock CMP server listens in the container (:8829)" within 15 mock_listens
+
+mv "$root/etc/systemd/system/ndsipd.service.d/metrics.conf" "$work/metrics.conf"
+sed -i '/^metrics-listen/d' "$conf"
+{ echo "cmp-server = http://127.0.0.1:8829/pkix/"; echo "cmp-trusted = $ca"; echo "cmp-new-key = /etc/ndsip/next.key.pem"; } >> "$conf"
+inside systemctl daemon-reload
+inside systemctl restart ndsipd >/dev/null 2>&1
+same() { [ "$1" = "$2" ] || { printf 'is:        %s\nshould be: %s\n' "$1" "$2"; false; }; }
+credentials() { sha256sum "$root$cert" "$root$key" | cut -d' ' -f1; }
+before=$(credentials)
+# ndsipctl renew's exit status and what it printed, in $work/renew.out.
+renew() { inside ndsipctl renew > "$work/renew.out" 2>&1; }
+renew_refused() {
+  local rc=0; renew || rc=$?
+  cat "$work/renew.out"; [ "$rc" = 1 ] && grep -q 'Address family not supported' "$work/renew.out"
+}
+last_attempt() { ctl certs --json | tr -d '\n' | grep -o '"last_attempt": *{[^}]*}'; }
+attempt_says() { local a; a=$(last_attempt) && grep -q '"result": *"failed"' <<<"$a" && grep -q "$1" <<<"$a" || { echo "$a"; false; }; }
+expect "cmp-server, unit alone: ndsipd active with the credentials loaded" within 30 certs_loaded
+pid=$(prop MainPID)
+expect "... ndsipctl renew fails (exit 1): no IP socket (Address family not supported)" renew_refused
+expect "... the reason is in ndsipctl certs (own.renewal.last_attempt)" attempt_says 'Address family not supported'
+expect "... the certificate and key files are unchanged" same "$(credentials)" "$before"
+same_process() { active ndsipd.service && [ "$(prop MainPID)" = "$pid" ]; }
+expect "... ndsipd still active, not restarted" same_process
+
+# The shipped drop-in, with the CA's address and the directories of cert and key of this
+# configuration; the metrics drop-in back beside it.
+sed -e 's/^IPAddressAllow=.*/IPAddressAllow=localhost/' \
+    -e "s|^ReadWritePaths=.*|ReadWritePaths=$(dirname "$cert") $(dirname "$key")|" \
+  "$root$prefix/share/doc/ndsip/ndsipd-cmp.conf.example" > "$root/etc/systemd/system/ndsipd.service.d/cmp.conf"
+mv "$work/metrics.conf" "$root/etc/systemd/system/ndsipd.service.d/metrics.conf"
+set_metrics_listen 0.0.0.0:9474
+inside systemctl daemon-reload
+inside systemctl restart ndsipd >/dev/null 2>&1
+renewed() {
+  local rc=0; renew || rc=$?
+  cat "$work/renew.out"; [ "$rc" = 0 ] || { inside journalctl -u ndsip-cmp-mock -b -o cat | tail -20; false; }
+}
+fingerprint() { openssl x509 -noout -fingerprint -sha256 -in "$1"; }
+public_key() { openssl pkey -pubout -in "$1"; }
+mode() { stat -c %a "$1"; }
+# `ndsipctl certs`: own certificate ok, with the new one's life (730 days) left.
+renewed_in_use() { local o; o=$(ctl certs); awk '$1 == "own" && $(NF-2) > 700 && $NF == "ok" {f=1} END {exit !f}' <<<"$o" || { echo "$o"; false; }; }
+expect "with ndsipd-cmp.conf.example (IPAddressAllow=localhost, ReadWritePaths) beside metrics.conf: active" \
+  within 30 certs_loaded
+expect "... ndsipctl renew exits 0" renewed
+expect "... the certificate file is the CA's new certificate" same "$(fingerprint "$root$cert")" "$(fingerprint "$root$mock/next.pem")"
+expect "... the key file holds the pre-staged new key" same "$(public_key "$root$key")" "$(public_key "$root/etc/ndsip/next.key.pem")"
+expect "... the key file is mode 600" same "$(mode "$root$key")" 600
+expect "... ndsipd rolls over: ndsipctl certs shows the new certificate, ok" within 15 renewed_in_use
+expect "... and the metrics are still served (both drop-ins add up)" within 10 scrape 127.0.0.1
+inside systemctl stop ndsip-cmp-mock
+mock_gone() { ! mock_listens; }
+expect "the mock CMP server stopped" mock_gone
 
 expect "ndsipd's journal has no EPERM, EACCES or seccomp denial" journal_clean
 
