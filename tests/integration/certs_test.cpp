@@ -39,21 +39,6 @@ class Certs : public Ndsipd {
     return cert;
   }
 
-  json certs(const lab::Host& h) {
-    std::string out;
-    ctl(h, {"certs", "--json"}, &out);
-    return json::parse(out, nullptr, false);
-  }
-
-  // Waits until `pred(status)` holds.
-  bool wait(const lab::Host& h, const std::function<bool(const json&)>& pred, std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred(status(h))) return true;
-      std::this_thread::sleep_for(200ms);
-    }
-    return false;
-  }
 };
 
 }  // namespace

@@ -30,6 +30,7 @@
 #include "certs/checks.hpp"
 #include "certs/test_pki.hpp"
 #include "lab/cmp_mock_server.hpp"
+#include "lab/loopback_port.hpp"
 #include "lab/cmp_test_ca.hpp"
 #include "lab/process.hpp"
 
@@ -94,18 +95,8 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// A loopback port that nothing listens on (bound, read, closed).
-int unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+// A loopback port that nothing listens on.
+int unused_port() { return lab::free_loopback_port(); }
 
 CertSpec spec(const std::string& cn, const std::string& san, bool ca, long serial) {
   CertSpec s;

@@ -20,6 +20,7 @@
 #include "cmp/exchange.hpp"
 #include "cmp/new_key.hpp"
 #include "lab/cmp_mock_server.hpp"
+#include "lab/loopback_port.hpp"
 
 using namespace ndsip;
 using namespace std::chrono_literals;
@@ -50,18 +51,8 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// A loopback port that nothing listens on (bound, read, closed).
-int unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+// A loopback port that nothing listens on.
+int unused_port() { return lab::free_loopback_port(); }
 
 // The operator's CA and its CMP signer, the node's current credentials and its new key with
 // the certificate the mock returns for it; a vendor CA with a device certificate; another CA

@@ -12,44 +12,13 @@
 #include <thread>
 
 #include "lab/netns_thread.hpp"
+#include "lab/loopback_port.hpp"
 #include "lab/process.hpp"
 
 namespace ndsip::lab {
 
-namespace {
-
-// A port the kernel just gave out on loopback (bound, read, closed): free for the server to
-// take, unless someone else is quicker (start_once() sees that and we try another).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("no free loopback port");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool accepts(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  if (fd >= 0) ::close(fd);
-  return ok;
-}
-
-}  // namespace
-
 MockCmpServer::MockCmpServer(MockCmpOptions options) : opt_(std::move(options)) {
-  // A port taken between free_port() and the server's bind makes it exit at once: another.
+  // A port taken between free_loopback_port() and the server's bind makes it exit at once: another.
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (start_once()) return;
   }
@@ -95,15 +64,15 @@ std::vector<std::string> MockCmpServer::argv() const {
 bool MockCmpServer::start_once() {
   // The port is free in the namespace the server runs in: there, when it is a lab namespace.
   port_ = opt_.port                ? opt_.port
-          : opt_.netns.empty() ? free_port()
-                               : in_netns(opt_.netns, [] { return free_port(); }).get();
+          : opt_.netns.empty() ? free_loopback_port()
+                               : in_netns(opt_.netns, [] { return free_loopback_port(); }).get();
   log_ = opt_.dir + "/cmp-mock-" + std::to_string(port_) + ".log";
   proc::SpawnOptions o;
   o.output_file = log_;
   pid_ = proc::spawn(argv(), o);
   auto ready = [&] {
-    if (opt_.netns.empty()) return accepts(port_);
-    return in_netns(opt_.netns, [p = port_] { return accepts(p); }).get();
+    if (opt_.netns.empty()) return loopback_accepts(port_);
+    return in_netns(opt_.netns, [p = port_] { return loopback_accepts(p); }).get();
   };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (!ready()) {

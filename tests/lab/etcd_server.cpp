@@ -11,44 +11,14 @@
 #include <stdexcept>
 #include <thread>
 
+#include "lab/loopback_port.hpp"
 #include "lab/process.hpp"
 
 namespace ndsip::lab {
 
-namespace {
-
-// A port the kernel just gave out on loopback (bound, read, closed): free for etcd to take.
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("no free loopback port");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool accepts(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  if (fd >= 0) ::close(fd);
-  return ok;
-}
-
-}  // namespace
-
 EtcdServer::EtcdServer(std::string dir, bool tls) : dir_(std::move(dir)), log_(dir_ + "/etcd.log"), tls_(tls) {
-  client_port_ = free_port();
-  peer_port_ = free_port();
+  client_port_ = free_loopback_port();
+  peer_port_ = free_loopback_port();
   if (tls_) make_credentials("localhost");
 }
 
@@ -106,7 +76,7 @@ void EtcdServer::start() {
   // On loopback here the port answers; in a lab namespace it is out of our reach, and etcd's
   // log says when it serves.
   auto ready = [&] {
-    if (netns_.empty()) return accepts(client_port_);
+    if (netns_.empty()) return loopback_accepts(client_port_);
     std::ifstream in(log_);
     in.seekg(from);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
