@@ -43,6 +43,8 @@ std::string check_cmp_settings(Config& c, const std::string& renew_at) {
     errors += "ndsipd: --cmp-new-key and --cmp-key-type exclude each other (the file's key is certified as it is)\n";
   }
   if (c.cmp_retry_max < c.cmp_retry_first) errors += "ndsipd: need --cmp-retry-first <= --cmp-retry-max\n";
+  // Whole seconds reach OpenSSL, where 0 means no limit at all.
+  if (c.cmp_timeout < std::chrono::seconds(1)) errors += "ndsipd: --cmp-timeout must be at least 1s\n";
   if (c.cmp_server.empty()) return errors;
   if (c.cmp_server.rfind("http://", 0) != 0) {
     errors += "ndsipd: --cmp-server must be an http:// URL (CMP protects its messages itself; got \"" + c.cmp_server +

@@ -105,6 +105,7 @@ TEST(Config, CmpSettings) {
       {{"--cmp-new-key", "n.pem", "--cmp-key-type", "ec:P-256"}, "exclude each other"},
       {{"--cmp-retry-first", "2h", "--cmp-retry-max", "1h"}, "--cmp-retry-first <= --cmp-retry-max"},
       {{"--cmp-timeout", "soon"}, "\"soon\" is not a duration"},
+      {{"--cmp-timeout", "500ms"}, "--cmp-timeout must be at least 1s"},
   };
   for (const auto& b : bad) {
     const auto r = with(b.args);
