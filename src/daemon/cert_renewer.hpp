@@ -46,6 +46,9 @@ class CertRenewer {
   void schedule();
   void register_commands(control::CommandTable& table);
   Json summary() const;  // for status and certs: next renewal, the last attempt, in progress
+  // For the metrics.
+  int failures_in_a_row() const { return failures_in_a_row_; }
+  std::time_t next() const { return next_; }  // 0: none planned, or an attempt is running
 
  private:
   struct Attempt {

@@ -45,6 +45,9 @@ void Daemon::wire_metrics() {
     for (const certs::CertificateInfo& ca : in_use.cas) out.push_back(certificate("ca", ca, ""));
     return out;
   };
+  if (renewer_.enabled()) {
+    sources.renewal = [this] { return metrics::Renewal{renewer_.failures_in_a_row(), renewer_.next()}; };
+  }
   metrics_ = std::make_unique<metrics::Metrics>(NDSIP_VERSION, std::move(sources));
   charon_.on_command([this](const std::string& command, const std::string& ike, const std::string& result) {
     metrics_->vici_command(command, ike, result);

@@ -59,6 +59,13 @@ Families::Families(const std::string& version)
       topology_refused(family(prometheus::BuildGauge(), *registry_, "ndsip_topology_refused",
                               "1 while the newest topology offered (stored at start, or published to etcd) is "
                               "refused and an older one, or none, is in force.")),
+      renewal_failures(family(prometheus::BuildGauge(), *registry_, "ndsip_certificate_renewal_failures",
+                              "Failed CMP renewal attempts of the own certificate since its last renewal "
+                              "(with cmp-server).")),
+      renewal_next_timestamp(family(prometheus::BuildGauge(), *registry_,
+                                    "ndsip_certificate_renewal_next_timestamp_seconds",
+                                    "When ndsipd next asks the CA to renew the own certificate (0: nothing "
+                                    "planned, or an attempt is running; with cmp-server).")),
       push_duration(family(prometheus::BuildHistogram(), *registry_, "ndsip_push_duration_seconds",
                            "From a topology's arrival (ndsipctl push, or an etcd revision) to its answer, applied "
                            "or refused.")),

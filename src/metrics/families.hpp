@@ -63,6 +63,8 @@ class Families {
   Counters& vici_commands;            // {command, result}
   Gauges& topology_version;
   Gauges& topology_refused;
+  Gauges& renewal_failures;
+  Gauges& renewal_next_timestamp;
   Histograms& push_duration;          // {source, result}
   Histograms& reconcile_duration;
 };

@@ -31,6 +31,11 @@ void Metrics::refresh() {
   if (sources_.topology_version) f_.topology_version.Add({}).Set(static_cast<double>(sources_.topology_version()));
   if (sources_.topology_refused) f_.topology_refused.Add({}).Set(sources_.topology_refused() ? 1 : 0);
   if (sources_.certificates) set_certificates("own+ca", sources_.certificates());
+  if (sources_.renewal) {
+    const Renewal r = sources_.renewal();
+    f_.renewal_failures.Add({}).Set(r.failures_in_a_row);
+    f_.renewal_next_timestamp.Add({}).Set(static_cast<double>(r.next));
+  }
 }
 
 std::string Metrics::text() {

@@ -29,6 +29,12 @@ struct Certificate {
   std::time_t not_after = 0;
 };
 
+// The CMP renewal of the node's certificate (with cmp-server).
+struct Renewal {
+  int failures_in_a_row = 0;  // failed attempts since the last renewal
+  std::time_t next = 0;       // when the next attempt starts; 0: none planned (or one running)
+};
+
 // Where the gauges come from; each is asked at every scrape (an empty one is skipped).
 struct Sources {
   std::function<nlohmann::json()> tunnels;  // status's tunnel rows (health::tunnel_rows)
@@ -37,6 +43,7 @@ struct Sources {
   std::function<std::uint64_t()> topology_version;
   std::function<bool()> topology_refused;
   std::function<std::vector<Certificate>()> certificates;  // own and CAs, in use
+  std::function<Renewal()> renewal;                         // set only with cmp-server
 };
 
 class Metrics {

@@ -47,6 +47,7 @@ std::string populated_text() {
     return std::vector<metrics::Certificate>{{"own", "gms.unit.test", "CN=gms", "0A", 1800000000},
                                              {"ca", "", "CN=unit CA", "01", 1900000000}};
   };
+  s.renewal = [] { return metrics::Renewal{2, 1800000000}; };
   metrics::Metrics m("0.1.0", s);
   m.tunnels_changed();
   m.vici_command("initiate", "zb_gms_val1", "ok");

@@ -22,6 +22,7 @@ struct Rig {
   bool charon = true;
   std::uint64_t version = 3;
   bool refused = false;
+  metrics::Renewal renewal{0, 1800000000};
   std::vector<metrics::Certificate> certs{{"own", "gms.unit.test", "CN=gms", "0A", 1800000000},
                                           {"ca", "", "CN=unit CA", "01", 1900000000}};
   int scrapes = 0;
@@ -38,6 +39,7 @@ struct Rig {
     s.topology_version = [this] { return version; };
     s.topology_refused = [this] { return refused; };
     s.certificates = [this] { return certs; };
+    s.renewal = [this] { return renewal; };
     return s;
   }
 };
@@ -52,11 +54,16 @@ TEST(MetricsDaemonState, GaugesAreReadFreshAtEveryScrape) {
   EXPECT_EQ(test::sample(text, "ndsip_topology_version"), 3);
   EXPECT_EQ(test::sample(text, "ndsip_topology_refused"), 0);
   EXPECT_EQ(test::sample(text, "ndsip_health_poll_timestamp_seconds"), 0);  // no list-sas yet
+  EXPECT_EQ(test::sample(text, "ndsip_certificate_renewal_failures"), 0);
+  EXPECT_EQ(test::sample(text, "ndsip_certificate_renewal_next_timestamp_seconds"), 1800000000);
   rig.rows = json::array({tunnel("down", "sa-went-down")});
   rig.charon = false;
   rig.version = 4;
   rig.refused = true;
+  rig.renewal = {3, 0};  // three failures, an attempt running
   text = rig.m.text();
+  EXPECT_EQ(test::sample(text, "ndsip_certificate_renewal_failures"), 3);
+  EXPECT_EQ(test::sample(text, "ndsip_certificate_renewal_next_timestamp_seconds"), 0);
   EXPECT_EQ(test::sample(text, "ndsip_tunnel_up", {{"peer", "val1"}}), 0);
   EXPECT_EQ(test::sample(text, "ndsip_tunnel_failures_total", {{"reason", "sa-went-down"}}), 1);
   EXPECT_EQ(test::sample(text, "ndsip_charon_connected"), 0);
