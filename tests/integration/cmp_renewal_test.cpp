@@ -15,6 +15,7 @@
 #include "lab/cmp_mock_server.hpp"
 #include "lab/cmp_test_ca.hpp"
 #include "lab/pki.hpp"
+#include "lab/process.hpp"
 #include "ndsipd_fixture.hpp"
 
 using namespace ndsip;
@@ -271,7 +272,8 @@ TEST_F(CmpRenewal, NoBadAnswerReplacesTheWorkingCredentialsOrDropsTheTunnel) {
 
 TEST_F(CmpRenewal, RenewsOnScheduleRetryingWhileTheCaIsAwayWithAKeyItGenerates) {
   lab::CmpTestCa::Options t;
-  ASSERT_NO_FATAL_FAILURE(bring_up({"--cmp-renew-at", "70%", "--cmp-retry-first", "2s", "--cmp-retry-max", "4s"},
+  ASSERT_NO_FATAL_FAILURE(bring_up({"--cmp-renew-at", "70%", "--cmp-retry-first", "2s", "--cmp-retry-max", "4s",
+                                    "--metrics-listen", "127.0.0.1:9474"},
                                    [&](lab::Host& gms) {
     // gms's certificate is at 75 % of its life: due for renewal the moment a topology names it.
     const std::time_t now = std::time(nullptr);
@@ -297,6 +299,16 @@ TEST_F(CmpRenewal, RenewsOnScheduleRetryingWhileTheCaIsAwayWithAKeyItGenerates) 
            s["credentials"]["renewal"].value("next_trigger", "") == "retry";
   }, 30s)) << status(gms)["credentials"].dump(2) << lab_->ndsipd_log_tail(gms);
   EXPECT_EQ(status(gms)["credentials"]["renewal"]["last_attempt"]["failed_at"], "transfer");
+  // The metrics say so too (a scrape from gms's namespace, as Prometheus on the host would).
+  auto scrape = [&] {
+    std::string text;
+    lab::proc::run({"ip", "netns", "exec", gms.netns, "curl", "-sf", "--max-time", "5", "http://127.0.0.1:9474/metrics"},
+                   &text);
+    return text;
+  };
+  const std::string failing = scrape();
+  EXPECT_NE(failing.find("\nndsip_certificate_renewal_failures "), std::string::npos) << failing;
+  EXPECT_EQ(failing.find("\nndsip_certificate_renewal_failures 0"), std::string::npos) << failing;
   test_ca_ = std::make_unique<lab::CmpTestCa>(t);
   const bool renewed = wait(gms, [&](const json& s) {
     return s["credentials"].value("days_left", 0) > 80 && s["credentials"]["state"] == "ok";
@@ -322,4 +334,7 @@ TEST_F(CmpRenewal, RenewsOnScheduleRetryingWhileTheCaIsAwayWithAKeyItGenerates) 
   // Only once: the next is planned at 70 % of the new certificate's life.
   std::this_thread::sleep_for(3s);
   EXPECT_EQ(test_ca_->issued().size(), 1u);
+  const std::string renewed_text = scrape();
+  EXPECT_NE(renewed_text.find("\nndsip_certificate_renewal_failures 0"), std::string::npos) << renewed_text;
+  EXPECT_EQ(renewed_text.find("\nndsip_certificate_renewal_next_timestamp_seconds 0"), std::string::npos) << renewed_text;
 }
